@@ -1,0 +1,1 @@
+"""The installment domain: pure functions and value types, no I/O and no clock reads."""

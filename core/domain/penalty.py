@@ -1,0 +1,47 @@
+"""Late-payment penalty (罚息): simple daily accrual after grace, with tolerance and a cap."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from core.domain.ledger import InstallmentLedger
+from core.domain.terms import PlanTerms
+from core.money import ZERO, quantize
+
+ONE_DAY = timedelta(days=1)
+
+
+def grace_end(ledger: InstallmentLedger, terms: PlanTerms) -> date:
+    return ledger.installment.due_date + timedelta(days=terms.grace_days)
+
+
+def went_late(ledger: InstallmentLedger, terms: PlanTerms) -> bool:
+    """Whether more than the tolerance was still unpaid when the grace period ended."""
+    return ledger.unpaid_base_before(grace_end(ledger, terms) + ONE_DAY) > terms.tolerance
+
+
+def penalty_cap(ledger: InstallmentLedger, terms: PlanTerms) -> Decimal:
+    return quantize(ledger.installment.total * terms.penalty_cap_rate)
+
+
+def accrued_penalty(ledger: InstallmentLedger, terms: PlanTerms, on: date) -> Decimal:
+    """Penalty accrued on one installment through the end of ``on``.
+
+    Nothing accrues while the installment is within grace, or if what remained
+    unpaid when grace ended was within the tolerance. Once late, each day from
+    the day after the due date accrues ``daily rate × unpaid principal+interest+fee``
+    at the start of that day — simple interest, never on penalties — up to the cap.
+    """
+    if on <= grace_end(ledger, terms) or not went_late(ledger, terms):
+        return ZERO
+    first_day = ledger.installment.due_date + ONE_DAY
+    changes = sorted({r.on + ONE_DAY for r in ledger.receipts if first_day < r.on + ONE_DAY <= on})
+    weighted = Decimal(0)
+    cursor = first_day
+    for boundary in [*changes, on + ONE_DAY]:
+        unpaid = ledger.unpaid_base_before(cursor)
+        if unpaid > terms.tolerance:
+            weighted += unpaid * (boundary - cursor).days
+        cursor = boundary
+    return min(quantize(weighted * terms.penalty_daily_rate), penalty_cap(ledger, terms))

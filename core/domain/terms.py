@@ -1,0 +1,124 @@
+"""The terms of an installment plan and their validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from core.domain.dates import add_months
+from core.money import MAX_AMOUNT
+
+
+class Method(StrEnum):
+    """How a plan's principal, interest and fees are spread over its periods."""
+
+    FEE_PER_PERIOD = "fee_per_period"  # interest-free, fixed fee per period (Xiaomi/JD style)
+    ANNUITY = "annuity"  # 等额本息
+    EQUAL_PRINCIPAL = "equal_principal"  # 等额本金
+    INTEREST_FREE = "interest_free"  # rate 0
+
+
+class PlanKind(StrEnum):
+    PURCHASE = "purchase"
+    CASH_ADVANCE = "cash_advance"  # 备用金
+
+
+class PayoffPolicy(StrEnum):
+    """What an early payoff does with the fees of periods not yet due."""
+
+    WAIVE_FUTURE_FEES = "waive_future_fees"
+    CHARGE_FUTURE_FEES = "charge_future_fees"
+    EARLY_REPAYMENT_FEE = "early_repayment_fee"  # future fees waived, a fee on remaining principal
+    FORBIDDEN = "forbidden"
+
+
+MAX_PERIODS = 60
+MAX_APR = Decimal("0.36")  # the upper bound Chinese courts protect; anything above is refused
+MAX_FEE_RATE = Decimal("0.03")  # per period
+
+
+@dataclass(frozen=True, slots=True)
+class PlanTerms:
+    """Everything the schedule, penalty and payoff rules need to know about a plan.
+
+    ``rate`` is the annual rate (APR) for ``annuity`` and ``equal_principal`` and
+    the per-period fee rate for ``fee_per_period``; it must be 0 for ``interest_free``.
+    """
+
+    principal: Decimal
+    periods: int
+    method: Method
+    rate: Decimal
+    first_due: date
+    repayment_day: int = 0  # 0: the day of ``first_due``
+    start_date: date | None = None  # disbursement; default one month before ``first_due``
+    grace_days: int = 3
+    tolerance: Decimal = Decimal("10.00")
+    penalty_daily_rate: Decimal = Decimal("0.0005")
+    penalty_cap_rate: Decimal = Decimal("0.30")  # of an installment's amount
+    payoff_policy: PayoffPolicy = PayoffPolicy.WAIVE_FUTURE_FEES
+    early_repayment_fee_rate: Decimal = Decimal("0")
+
+    @property
+    def day(self) -> int:
+        return self.repayment_day or self.first_due.day
+
+    @property
+    def disbursed_on(self) -> date:
+        return self.start_date or add_months(self.first_due, -1)
+
+
+class TermsProblem(StrEnum):
+    PRINCIPAL = "principal"
+    PERIODS = "periods"
+    RATE = "rate"
+    REPAYMENT_DAY = "repayment_day"
+    START_DATE = "start_date"
+    GRACE = "grace_days"
+    TOLERANCE = "tolerance"
+    PENALTY = "penalty"
+    EARLY_FEE = "early_repayment_fee_rate"
+
+
+class TermsError(ValueError):
+    def __init__(self, problem: TermsProblem, detail: str) -> None:
+        super().__init__(f"{problem.value}: {detail}")
+        self.problem = problem
+        self.detail = detail
+
+
+def validate_terms(terms: PlanTerms) -> PlanTerms:
+    """Refuse terms no lender would offer or that the schedule cannot represent."""
+    if not 1 <= terms.periods <= MAX_PERIODS:
+        raise TermsError(TermsProblem.PERIODS, f"periods must be 1..{MAX_PERIODS}")
+    if terms.principal != terms.principal.quantize(Decimal("0.01")) or terms.principal <= 0:
+        raise TermsError(
+            TermsProblem.PRINCIPAL, "principal must be positive, in fen"
+        )
+    if terms.principal > MAX_AMOUNT:
+        raise TermsError(TermsProblem.PRINCIPAL, "principal over the maximum")
+    if terms.principal < terms.periods:
+        raise TermsError(TermsProblem.PRINCIPAL, "principal must be at least ¥1 per period")
+    if terms.rate < 0 or not terms.rate.is_finite():
+        raise TermsError(TermsProblem.RATE, "rate must be zero or positive")
+    if terms.method is Method.INTEREST_FREE and terms.rate != 0:
+        raise TermsError(TermsProblem.RATE, "an interest-free plan has rate 0")
+    if terms.method is Method.FEE_PER_PERIOD and terms.rate > MAX_FEE_RATE:
+        raise TermsError(TermsProblem.RATE, f"fee rate per period above {MAX_FEE_RATE}")
+    if terms.method in (Method.ANNUITY, Method.EQUAL_PRINCIPAL) and terms.rate > MAX_APR:
+        raise TermsError(TermsProblem.RATE, f"annual rate above {MAX_APR}")
+    if not 0 <= terms.repayment_day <= 31:
+        raise TermsError(TermsProblem.REPAYMENT_DAY, "repayment day must be 1..31")
+    if terms.disbursed_on >= terms.first_due:
+        raise TermsError(TermsProblem.START_DATE, "the plan must start before its first due date")
+    if not 0 <= terms.grace_days <= 30:
+        raise TermsError(TermsProblem.GRACE, "grace days must be 0..30")
+    if terms.tolerance < 0:
+        raise TermsError(TermsProblem.TOLERANCE, "tolerance must not be negative")
+    if terms.penalty_daily_rate < 0 or terms.penalty_cap_rate < 0:
+        raise TermsError(TermsProblem.PENALTY, "penalty rates must not be negative")
+    if terms.early_repayment_fee_rate < 0:
+        raise TermsError(TermsProblem.EARLY_FEE, "early repayment fee must not be negative")
+    return terms

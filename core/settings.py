@@ -1,0 +1,56 @@
+"""Settings from the environment and ``.env`` (pydantic-settings); names as in SPEC §5."""
+
+from __future__ import annotations
+
+from datetime import time
+from decimal import Decimal
+from functools import lru_cache
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/repaybot.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    support_contact: str = ""
+    default_timezone: str = "Asia/Shanghai"
+    default_language: Literal["zh", "en"] = "zh"
+    webhook_url: str = ""
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    quote_ttl_seconds: int = Field(default=600, ge=30)
+    autopay_time: time = time(10, 0)
+    reminder_time: time = time(9, 0)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    max_topup: Decimal = Decimal("50000.00")
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(int(part) for part in value.replace(" ", "").split(",") if part)
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
