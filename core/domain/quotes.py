@@ -152,3 +152,8 @@ def _add_early_fee(
         for line in lines
     ]
     return lines, adjustments
+
+
+def total_owed(books: Sequence[PlanBook], on: date) -> Decimal:
+    """Everything still owed on ``on``, penalties included."""
+    return sum((p.owed.total for p in open_positions(books, on)), ZERO)

@@ -94,9 +94,7 @@ def validate_terms(terms: PlanTerms) -> PlanTerms:
     if not 1 <= terms.periods <= MAX_PERIODS:
         raise TermsError(TermsProblem.PERIODS, f"periods must be 1..{MAX_PERIODS}")
     if terms.principal != terms.principal.quantize(Decimal("0.01")) or terms.principal <= 0:
-        raise TermsError(
-            TermsProblem.PRINCIPAL, "principal must be positive, in fen"
-        )
+        raise TermsError(TermsProblem.PRINCIPAL, "principal must be positive, in fen")
     if terms.principal > MAX_AMOUNT:
         raise TermsError(TermsProblem.PRINCIPAL, "principal over the maximum")
     if terms.principal < terms.periods:

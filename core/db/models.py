@@ -1,0 +1,199 @@
+"""The tables. Balances are never stored twice: what an installment owes is derived
+from its charges and the allocation lines of succeeded payments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from core.db.types import ExactDecimal, Money, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        Decimal: Money(),
+        datetime: UTCDateTime(),
+        date: Date(),
+        time: Time(),
+        dict[str, Any]: JSON(),
+        list[dict[str, str]]: JSON(),
+    }
+
+
+def _user_fk() -> Mapped[int]:
+    return mapped_column(
+        BigInteger, ForeignKey("users.telegram_id", ondelete="CASCADE"), index=True
+    )
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    language: Mapped[str] = mapped_column(String(8))
+    timezone: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    reminders_enabled: Mapped[bool] = mapped_column(default=True)
+    remind_days: Mapped[str] = mapped_column(String(32), default="3,1,0")
+    remind_time: Mapped[time] = mapped_column(default=time(9, 0))
+    overdue_daily: Mapped[bool] = mapped_column(default=True)
+
+
+class CreditLineRow(Base):
+    __tablename__ = "credit_lines"
+    __table_args__ = (UniqueConstraint("user_id", "provider"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    provider: Mapped[str] = mapped_column(String(64))
+    limit: Mapped[Decimal]
+    frozen: Mapped[bool] = mapped_column(default=False)
+
+
+class PaymentMethodRow(Base):
+    __tablename__ = "payment_methods"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    kind: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(64))
+    last4: Mapped[str | None] = mapped_column(String(4))
+    balance: Mapped[Decimal]
+    is_default: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+
+
+class PlanRow(Base):
+    __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("user_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    provider: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    principal: Mapped[Decimal]
+    periods: Mapped[int]
+    method: Mapped[str] = mapped_column(String(20))
+    rate: Mapped[Decimal] = mapped_column(ExactDecimal())
+    first_due: Mapped[date]
+    repayment_day: Mapped[int]
+    start_date: Mapped[date]
+    grace_days: Mapped[int]
+    tolerance: Mapped[Decimal]
+    penalty_daily_rate: Mapped[Decimal] = mapped_column(ExactDecimal())
+    penalty_cap_rate: Mapped[Decimal] = mapped_column(ExactDecimal())
+    payoff_policy: Mapped[str] = mapped_column(String(24))
+    early_repayment_fee_rate: Mapped[Decimal] = mapped_column(ExactDecimal())
+    payoff_forbidden_reason: Mapped[str | None] = mapped_column(String(200))
+    autopay: Mapped[bool] = mapped_column(default=False)
+    autopay_method_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payment_methods.id", ondelete="SET NULL")
+    )
+    autopay_fallback: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+class InstallmentRow(Base):
+    """One period as charged now (an early payoff lowers interest and fees of later periods)."""
+
+    __tablename__ = "installments"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "period"),
+        Index("ix_installments_due", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    period: Mapped[int]
+    start_date: Mapped[date]
+    due_date: Mapped[date]
+    principal: Mapped[Decimal]
+    interest: Mapped[Decimal]
+    fee: Mapped[Decimal]
+
+
+class QuoteRow(Base):
+    """A priced choice, kept server-side so buttons carry its id and never an amount."""
+
+    __tablename__ = "quotes"
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    kind: Mapped[str] = mapped_column(String(16))
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    method_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payment_methods.id", ondelete="SET NULL")
+    )
+    requested_amount: Mapped[Decimal | None]
+    amount: Mapped[Decimal]
+    as_of: Mapped[date]
+    lines: Mapped[list[dict[str, str]]]
+    adjustments: Mapped[list[dict[str, str]]]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(12), default="open")
+
+
+class PaymentRow(Base):
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    quote_id: Mapped[str | None] = mapped_column(ForeignKey("quotes.id", ondelete="SET NULL"))
+    method_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payment_methods.id", ondelete="SET NULL")
+    )
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal]
+    status: Mapped[str] = mapped_column(String(12))
+    failure_reason: Mapped[str | None] = mapped_column(String(40))
+    paid_on: Mapped[date]
+    created_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+
+
+class AllocationLineRow(Base):
+    __tablename__ = "allocation_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(
+        ForeignKey("payments.id", ondelete="CASCADE"), index=True
+    )
+    installment_id: Mapped[int] = mapped_column(
+        ForeignKey("installments.id", ondelete="CASCADE"), index=True
+    )
+    penalty: Mapped[Decimal]
+    fee: Mapped[Decimal]
+    interest: Mapped[Decimal]
+    principal: Mapped[Decimal]

@@ -1,0 +1,1 @@
+"""The payment-gateway port and its simulated adapter."""

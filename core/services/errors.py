@@ -1,0 +1,58 @@
+"""Refusals that services raise; each carries a code the bot turns into a message."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    code = "error"
+
+
+class NotFound(ServiceError):
+    """The object does not exist or belongs to someone else (never say which)."""
+
+    code = "not_found"
+
+
+class InvalidInput(ServiceError):
+    code = "invalid_input"
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class NoPaymentMethod(ServiceError):
+    code = "no_payment_method"
+
+
+class NoCreditLine(ServiceError):
+    """A cash advance needs a credit line with its provider."""
+
+    code = "no_credit_line"
+
+
+class NothingToPay(ServiceError):
+    code = "nothing_to_pay"
+
+
+class PayoffNotAllowed(ServiceError):
+    code = "payoff_not_allowed"
+
+    def __init__(self, reason: str | None) -> None:
+        super().__init__(reason or "early payoff is not allowed for this plan")
+        self.reason = reason
+
+
+class Overpayment(ServiceError):
+    """More than everything owed; refused before any debit."""
+
+    code = "overpayment"
+
+    def __init__(self, owed: object) -> None:
+        super().__init__(f"more than the {owed} owed")
+        self.owed = owed
+
+
+class MethodRemoved(ServiceError):
+    code = "method_removed"

@@ -1,0 +1,183 @@
+"""Payment methods (bank card, WeChat Pay, Alipay): add, remove, default, top up, auto-repay."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import select, update
+
+from core.db.models import PaymentMethodRow, PlanRow
+from core.db.uow import UnitOfWork
+from core.money import ZERO, AmountError, validate_amount
+from core.services.errors import InvalidInput, MethodRemoved, NotFound
+from core.services.quotes import usable_method
+from core.services.users import get_user
+
+
+class MethodKind(StrEnum):
+    BANK_CARD = "bank_card"
+    WECHAT = "wechat"
+    ALIPAY = "alipay"
+
+
+@dataclass(frozen=True, slots=True)
+class MethodView:
+    method_id: int
+    kind: MethodKind
+    label: str
+    last4: str | None
+    balance: Decimal
+    is_default: bool
+
+
+def _view(row: PaymentMethodRow) -> MethodView:
+    return MethodView(
+        row.id, MethodKind(row.kind), row.label, row.last4, row.balance, row.is_default
+    )
+
+
+async def list_methods(uow: UnitOfWork, user_id: int) -> list[MethodView]:
+    """The user's methods that are not removed, default first."""
+    rows = await uow.session.scalars(
+        select(PaymentMethodRow)
+        .where(PaymentMethodRow.user_id == user_id, PaymentMethodRow.removed_at.is_(None))
+        .order_by(PaymentMethodRow.is_default.desc(), PaymentMethodRow.id)
+    )
+    return [_view(row) for row in rows]
+
+
+def new_method_row(
+    user_id: int,
+    kind: MethodKind,
+    label: str,
+    last4: str | None,
+    now: datetime,
+    balance: Decimal = ZERO,
+) -> PaymentMethodRow:
+    """A validated, not yet saved method (shared by ``add_method`` and import)."""
+    label = label.strip()
+    if not label or len(label) > 64:
+        raise InvalidInput("label", "length")
+    if kind is MethodKind.BANK_CARD and (last4 is None or not re.fullmatch(r"\d{4}", last4)):
+        raise InvalidInput("last4", "four_digits")
+    if kind is not MethodKind.BANK_CARD and last4 is not None and not re.fullmatch(r"\d{4}", last4):
+        raise InvalidInput("last4", "four_digits")
+    if balance < 0:
+        raise InvalidInput("balance", "negative")
+    return PaymentMethodRow(
+        user_id=user_id,
+        kind=kind.value,
+        label=label,
+        last4=last4,
+        balance=balance,
+        is_default=False,
+        created_at=now,
+    )
+
+
+async def add_method(
+    uow: UnitOfWork,
+    user_id: int,
+    kind: MethodKind,
+    label: str,
+    last4: str | None,
+    now: datetime,
+    *,
+    make_default: bool = False,
+) -> MethodView:
+    """Bind a method; the first one becomes the default."""
+    await get_user(uow, user_id)
+    row = new_method_row(user_id, kind, label, last4, now)
+    if make_default or not await list_methods(uow, user_id):
+        await _clear_default(uow, user_id)
+        row.is_default = True
+    uow.session.add(row)
+    await uow.commit()
+    return _view(row)
+
+
+async def _own(uow: UnitOfWork, user_id: int, method_id: int) -> PaymentMethodRow:
+    try:
+        return await usable_method(uow, user_id, method_id)
+    except MethodRemoved as exc:
+        raise NotFound("payment_method") from exc
+
+
+async def _clear_default(uow: UnitOfWork, user_id: int) -> None:
+    await uow.session.execute(
+        update(PaymentMethodRow)
+        .where(PaymentMethodRow.user_id == user_id)
+        .values(is_default=False)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+async def set_default(uow: UnitOfWork, user_id: int, method_id: int) -> MethodView:
+    row = await _own(uow, user_id, method_id)
+    await _clear_default(uow, user_id)
+    row.is_default = True
+    await uow.commit()
+    return _view(row)
+
+
+async def remove_method(uow: UnitOfWork, user_id: int, method_id: int, now: datetime) -> None:
+    """Unbind a method: it is never debited again, and auto-repay stops pointing at it.
+
+    The row stays (removed) so payment history keeps its label.
+    """
+    row = await _own(uow, user_id, method_id)
+    row.removed_at, was_default, row.is_default = now, row.is_default, False
+    await uow.session.execute(
+        update(PlanRow)
+        .where(PlanRow.autopay_method_id == method_id)
+        .values(autopay_method_id=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    await uow.session.flush()
+    if was_default:
+        remaining = await list_methods(uow, user_id)
+        if remaining:
+            await set_default(uow, user_id, remaining[0].method_id)
+            return
+    await uow.commit()
+
+
+async def top_up(
+    uow: UnitOfWork, user_id: int, method_id: int, amount: Decimal, limit: Decimal
+) -> MethodView:
+    """Add money to a simulated balance; one top-up is at most ``limit``."""
+    try:
+        validate_amount(amount)
+    except AmountError as exc:
+        raise InvalidInput("amount", exc.problem.value) from exc
+    if amount > limit:
+        raise InvalidInput("amount", "too_large")
+    row = await _own(uow, user_id, method_id)
+    await uow.gateway.top_up(row.id, amount)
+    await uow.commit()
+    return _view(row)
+
+
+async def set_autopay(
+    uow: UnitOfWork,
+    user_id: int,
+    plan_id: int,
+    enabled: bool,
+    method_id: int | None = None,
+    *,
+    fallback_to_default: bool | None = None,
+) -> None:
+    """Turn auto-repay of a plan on or off, optionally choosing its method."""
+    plan = await uow.session.get(PlanRow, plan_id)
+    if plan is None or plan.user_id != user_id:
+        raise NotFound("plan")
+    if method_id is not None:
+        plan.autopay_method_id = (await _own(uow, user_id, method_id)).id
+    plan.autopay = enabled
+    if fallback_to_default is not None:
+        plan.autopay_fallback = fallback_to_default
+    await uow.commit()

@@ -1,0 +1,217 @@
+"""Quotes: price a choice (bill, next period, payoff, custom amount) and keep it server-side."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from core.db.models import PaymentMethodRow, QuoteRow
+from core.db.uow import UnitOfWork
+from core.domain.allocation import AllocationLine, OverpaymentError
+from core.domain.ledger import Parts
+from core.domain.quotes import (
+    Adjustment,
+    NothingDue,
+    PayoffForbidden,
+    Quote,
+    QuoteKind,
+    quote_bill,
+    quote_custom,
+    quote_early_payoff,
+    quote_next_period,
+)
+from core.money import AmountError, validate_amount
+from core.services.books import LoadedPlan, load_plans
+from core.services.clock import local_date
+from core.services.errors import (
+    InvalidInput,
+    MethodRemoved,
+    NoPaymentMethod,
+    NotFound,
+    NothingToPay,
+    Overpayment,
+    PayoffNotAllowed,
+)
+from core.services.users import get_user
+
+DEFAULT_TTL = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteRequest:
+    """What the user chose; the same request re-priced later must give the same quote."""
+
+    kind: QuoteKind
+    plan_id: int | None = None
+    amount: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteView:
+    quote_id: str
+    request: QuoteRequest
+    method_id: int
+    amount: Decimal
+    breakdown: Parts
+    lines: tuple[AllocationLine, ...]
+    as_of: date
+    expires_at: datetime
+
+
+def price(request: QuoteRequest, plans: list[LoadedPlan], on: date) -> Quote:
+    """The domain quote for a request over the user's plans, as service errors."""
+    chosen = [p for p in plans if request.plan_id is None or p.row.id == request.plan_id]
+    if request.plan_id is not None and not chosen:
+        raise NotFound("plan")
+    books = [p.book for p in chosen]
+    try:
+        if request.kind is QuoteKind.BILL:
+            return quote_bill(books, on)
+        if request.kind is QuoteKind.CUSTOM:
+            if request.amount is None:
+                raise InvalidInput("amount", "missing")
+            return quote_custom(request.amount, books, on)
+        if request.plan_id is None:
+            raise InvalidInput("plan", "missing")
+        if request.kind is QuoteKind.PERIOD:
+            return quote_next_period(books[0], on)
+        return quote_early_payoff(books[0], on)
+    except NothingDue as exc:
+        raise NothingToPay(str(exc)) from exc
+    except PayoffForbidden as exc:
+        raise PayoffNotAllowed(chosen[0].row.payoff_forbidden_reason) from exc
+    except OverpaymentError as exc:
+        raise Overpayment(exc.owed) from exc
+
+
+async def usable_method(uow: UnitOfWork, user_id: int, method_id: int | None) -> PaymentMethodRow:
+    """The chosen method if it is the user's and not removed, else the default one."""
+    if method_id is None:
+        method = await uow.session.scalar(
+            select(PaymentMethodRow).where(
+                PaymentMethodRow.user_id == user_id,
+                PaymentMethodRow.is_default.is_(True),
+                PaymentMethodRow.removed_at.is_(None),
+            )
+        )
+        if method is None:
+            raise NoPaymentMethod()
+        return method
+    method = await uow.session.get(PaymentMethodRow, method_id)
+    if method is None or method.user_id != user_id:
+        raise NotFound("payment_method")
+    if method.removed_at is not None:
+        raise MethodRemoved()
+    return method
+
+
+def lines_to_json(lines: tuple[AllocationLine, ...]) -> list[dict[str, str]]:
+    return [
+        {
+            "installment": str(line.key),
+            "penalty": str(line.parts.penalty),
+            "fee": str(line.parts.fee),
+            "interest": str(line.parts.interest),
+            "principal": str(line.parts.principal),
+        }
+        for line in lines
+    ]
+
+
+def adjustments_to_json(adjustments: tuple[Adjustment, ...]) -> list[dict[str, str]]:
+    return [
+        {"installment": str(a.key), "interest": str(a.interest), "fee": str(a.fee)}
+        for a in adjustments
+    ]
+
+
+def lines_from_json(rows: list[dict[str, str]]) -> tuple[AllocationLine, ...]:
+    return tuple(
+        AllocationLine(
+            int(row["installment"]),
+            Parts(
+                Decimal(row["penalty"]),
+                Decimal(row["fee"]),
+                Decimal(row["interest"]),
+                Decimal(row["principal"]),
+            ),
+        )
+        for row in rows
+    )
+
+
+def request_of(row: QuoteRow) -> QuoteRequest:
+    return QuoteRequest(QuoteKind(row.kind), row.plan_id, row.requested_amount)
+
+
+def quote_view(row: QuoteRow) -> QuoteView:
+    lines = lines_from_json(row.lines)
+    breakdown = sum((line.parts for line in lines), Parts())
+    assert row.method_id is not None
+    return QuoteView(
+        row.id,
+        request_of(row),
+        row.method_id,
+        row.amount,
+        breakdown,
+        lines,
+        row.as_of,
+        row.expires_at,
+    )
+
+
+async def store_quote(
+    uow: UnitOfWork,
+    user_id: int,
+    request: QuoteRequest,
+    method_id: int,
+    priced: Quote,
+    on: date,
+    now: datetime,
+    ttl: timedelta,
+) -> QuoteRow:
+    row = QuoteRow(
+        id=secrets.token_urlsafe(9),
+        user_id=user_id,
+        kind=request.kind.value,
+        plan_id=request.plan_id,
+        method_id=method_id,
+        requested_amount=request.amount,
+        amount=priced.total,
+        as_of=on,
+        lines=lines_to_json(priced.lines),
+        adjustments=adjustments_to_json(priced.adjustments),
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    uow.session.add(row)
+    await uow.session.flush()
+    return row
+
+
+async def create_quote(
+    uow: UnitOfWork,
+    user_id: int,
+    request: QuoteRequest,
+    now: datetime,
+    *,
+    method_id: int | None = None,
+    ttl: timedelta = DEFAULT_TTL,
+) -> QuoteView:
+    """Price the request on the user's local date and store it for ``ttl``."""
+    user = await get_user(uow, user_id)
+    if request.amount is not None:
+        try:
+            validate_amount(request.amount)
+        except AmountError as exc:
+            raise InvalidInput("amount", exc.problem.value) from exc
+    method = await usable_method(uow, user_id, method_id)
+    on = local_date(now, user.timezone)
+    priced = price(request, await load_plans(uow.session, user_id), on)
+    row = await store_quote(uow, user_id, request, method.id, priced, on, now, ttl)
+    await uow.commit()
+    return quote_view(row)

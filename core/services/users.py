@@ -1,0 +1,107 @@
+"""Users: registration on first contact, language and zone, activity, and forgetting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import delete
+
+from core.db.models import User
+from core.db.uow import UnitOfWork
+from core.services.errors import InvalidInput, NotFound
+
+LANGUAGES = ("zh", "en")
+
+
+def normalize_language(code: str | None, default: str) -> str:
+    """Map a Telegram ``language_code`` (``zh-hans``, ``en-US``) onto a supported language."""
+    if code:
+        base = code.split("-")[0].split("_")[0].lower()
+        if base in LANGUAGES:
+            return base
+    return default
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput("timezone", "unknown_zone") from exc
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    telegram_id: int
+    language: str
+    timezone: str
+    active: bool
+    created: bool = False
+
+
+def _view(user: User, created: bool = False) -> UserView:
+    return UserView(user.telegram_id, user.language, user.timezone, user.active, created)
+
+
+async def get_user(uow: UnitOfWork, telegram_id: int) -> User:
+    user = await uow.session.get(User, telegram_id)
+    if user is None:
+        raise NotFound("user")
+    return user
+
+
+async def ensure_user(
+    uow: UnitOfWork,
+    telegram_id: int,
+    now: datetime,
+    *,
+    language_code: str | None = None,
+    default_language: str = "zh",
+    default_timezone: str = "Asia/Shanghai",
+) -> UserView:
+    """Register a user on first contact, or mark a returning one active again."""
+    user = await uow.session.get(User, telegram_id)
+    if user is not None:
+        if not user.active:
+            user.active = True
+            await uow.commit()
+        return _view(user)
+    user = User(
+        telegram_id=telegram_id,
+        language=normalize_language(language_code, default_language),
+        timezone=check_timezone(default_timezone),
+        created_at=now,
+    )
+    uow.session.add(user)
+    await uow.commit()
+    return _view(user, created=True)
+
+
+async def set_language(uow: UnitOfWork, telegram_id: int, language: str) -> UserView:
+    if language not in LANGUAGES:
+        raise InvalidInput("language", "unsupported")
+    user = await get_user(uow, telegram_id)
+    user.language = language
+    await uow.commit()
+    return _view(user)
+
+
+async def set_active(uow: UnitOfWork, telegram_id: int, active: bool) -> bool:
+    """Mark a chat (in)active, e.g. when the user blocks the bot; False if unknown."""
+    user = await uow.session.get(User, telegram_id)
+    if user is None:
+        return False
+    user.active = active
+    await uow.commit()
+    return True
+
+
+async def forget_user(uow: UnitOfWork, telegram_id: int) -> bool:
+    """Delete the user and, by cascade, every plan, payment, card and quote of theirs."""
+    if await uow.session.get(User, telegram_id) is None:
+        return False
+    await uow.session.execute(delete(User).where(User.telegram_id == telegram_id))
+    await uow.commit()
+    return True
