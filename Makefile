@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := test
-.PHONY: venv test check bench clean distclean
+.PHONY: venv test check bench demo clean distclean
 
 venv: $(STAMP)
 
@@ -23,6 +23,13 @@ check: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+
+# Loads the sample data into the configured database (./data/repaybot.db by default)
+# and shows what the schedule calculator prints.
+demo: $(STAMP)
+	$(VENV)/bin/repaybot import examples/demo.json
+	$(VENV)/bin/repaybot schedule --principal 2999 --periods 12 --method fee_per_period \
+		--rate 0.006 --first-due 2026-12-05
 
 # Runs every bench/*.py script (files starting with "_" are helpers and are skipped).
 bench: $(STAMP)

@@ -15,7 +15,9 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/repaybot.db"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     bot_token: SecretStr | None = None
     database_url: str = DEFAULT_DATABASE_URL

@@ -124,7 +124,7 @@ class PostgresServer:
         self._tmpdir: Path | None = None
         self._run_as: str | None = None
         self._owned = False
-        self._log = ""
+        self._owner_pid = os.getpid()
 
     # -- construction -------------------------------------------------------------------
 
@@ -149,6 +149,7 @@ class PostgresServer:
         parent = "/tmp" if self._run_as and os.path.isdir("/tmp") else None
         self._tmpdir = Path(tempfile.mkdtemp(prefix="repaybot-pg-", dir=parent))
         self._owned = True
+        self._owner_pid = os.getpid()
         atexit.register(self.stop)
         if self._run_as:
             user = pwd.getpwnam(self._run_as)
@@ -222,8 +223,11 @@ class PostgresServer:
     # -- lifecycle -----------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stop a server started here (immediate mode) and delete its files. Idempotent."""
-        if not self._owned:
+        """Stop a server started here (immediate mode) and delete its files. Idempotent.
+
+        A no-op for an external server and in a forked child of the process that started it.
+        """
+        if not self._owned or os.getpid() != self._owner_pid:
             return
         self._owned = False
         with contextlib.suppress(Exception):

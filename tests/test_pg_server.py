@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import uuid
 
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.pg import ENV_URL, PostgresServer, get_server
+try:
+    from tests.pg import ENV_URL, PostgresServer, get_server
+except ModuleNotFoundError:  # bare `pytest` (not `python -m pytest`): only tests/ is on sys.path
+    from pg import ENV_URL, PostgresServer, get_server  # type: ignore[import-not-found, no-redef]
 
 EXTERNAL = bool(os.environ.get(ENV_URL))
 
@@ -151,8 +155,7 @@ def test_own_server_context_manager_stops_and_cleans_up() -> None:
 
 
 def test_missing_binaries_is_an_error_not_a_skip(monkeypatch: pytest.MonkeyPatch) -> None:
-    import tests.pg as pg
-
+    pg = sys.modules[PostgresServer.__module__]
     monkeypatch.setattr(pg.glob, "glob", lambda pattern: [])
     monkeypatch.setattr(pg.shutil, "which", lambda *args, **kwargs: None)
     with pytest.raises(RuntimeError, match=r"binaries not found: apt-get install postgresql"):

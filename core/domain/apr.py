@@ -15,20 +15,23 @@ RATE_QUANTUM = Decimal("0.0001")
 _TOLERANCE = Decimal("1e-12")
 
 
-def _present_value(payments: Sequence[Decimal], monthly: Decimal) -> Decimal:
+def _value_and_slope(payments: Sequence[Decimal], monthly: Decimal) -> tuple[Decimal, Decimal]:
+    """Present value of the payments at ``monthly`` and its derivative in the rate."""
     factor = 1 / (1 + monthly)
     discount = Decimal(1)
-    total = Decimal(0)
-    for amount in payments:
+    value = slope = Decimal(0)
+    for period, amount in enumerate(payments, start=1):
         discount *= factor
-        total += amount * discount
-    return total
+        value += amount * discount
+        slope -= period * amount * discount * factor
+    return value, slope
 
 
 def monthly_irr(principal: Decimal, payments: Sequence[Decimal]) -> Decimal:
     """The monthly rate at which the payments' present value equals the principal.
 
-    Bisection: the present value falls as the rate rises, so the root is unique.
+    The present value is convex and falls as the rate rises, so Newton's method
+    started at 0 (left of the root) climbs to the unique root without overshooting.
     """
     if principal <= 0:
         raise ValueError("principal must be positive")
@@ -36,16 +39,14 @@ def monthly_irr(principal: Decimal, payments: Sequence[Decimal]) -> Decimal:
         return Decimal(0)
     with localcontext() as ctx:
         ctx.prec = 34
-        low, high = Decimal(0), Decimal(1)
-        while _present_value(payments, high) > principal:
-            high *= 2
-        while high - low > _TOLERANCE:
-            middle = (low + high) / 2
-            if _present_value(payments, middle) > principal:
-                low = middle
-            else:
-                high = middle
-        return (low + high) / 2
+        rate = Decimal(0)
+        for _ in range(100):
+            value, slope = _value_and_slope(payments, rate)
+            step = (value - principal) / slope
+            rate -= step
+            if abs(step) < _TOLERANCE:
+                break
+        return rate
 
 
 def annualized_rate(principal: Decimal, installments: Sequence[ScheduledInstallment]) -> Decimal:

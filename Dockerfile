@@ -1,0 +1,29 @@
+# RepayBot image: build a wheel of the project, install it into a slim runtime, run as non-root.
+#   docker build -t repaybot .
+#   docker run --rm -e BOT_TOKEN=... -v repaybot-data:/app/data repaybot
+
+FROM python:3.11-slim AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY core ./core
+COPY bot ./bot
+RUN pip wheel --no-deps --wheel-dir /wheels .
+
+FROM python:3.11-slim
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+COPY --from=build /wheels /wheels
+RUN pip install /wheels/*.whl \
+    && rm -rf /wheels \
+    && useradd --system --user-group --home-dir /app --no-create-home --shell /usr/sbin/nologin repaybot \
+    && mkdir -p /app/data \
+    && chown -R repaybot:repaybot /app
+WORKDIR /app
+ENV DATABASE_URL=sqlite+aiosqlite:////app/data/repaybot.db
+VOLUME ["/app/data"]
+USER repaybot
+EXPOSE 8080
+CMD ["repaybot", "run"]
