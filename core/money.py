@@ -56,6 +56,7 @@ class AmountError(ValueError):
 _CURRENCY_PREFIX = re.compile(r"^(?:¥|￥|CNY|RMB)\s*", re.IGNORECASE)
 _CURRENCY_SUFFIX = re.compile(r"\s*(?:元|块|CNY|RMB)$", re.IGNORECASE)
 # Digits with optional thousands separators, or plain digits, then an optional fraction.
+_NOT_FINITE = re.compile(r"[+-]?(?:nan|s?nan|inf|infinity)", re.IGNORECASE)
 _NUMBER = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?$|^\.\d+$")
 
 
@@ -68,15 +69,16 @@ def parse_amount(text: str) -> Decimal:
     raw = text.strip().replace("，", ",").replace("．", ".")
     if not raw:
         raise AmountError(AmountProblem.EMPTY, text)
-    lowered = raw.lower()
-    if any(word in lowered for word in ("nan", "inf")):
-        raise AmountError(AmountProblem.NOT_FINITE, text)
     sign = ""
     if raw[0] in "+-−":
         sign, raw = ("-" if raw[0] != "+" else ""), raw[1:].lstrip()
     raw = _CURRENCY_SUFFIX.sub("", _CURRENCY_PREFIX.sub("", raw))
     if raw[:1] in ("-", "−"):
         sign, raw = "-", raw[1:].lstrip()
+    if not raw:
+        raise AmountError(AmountProblem.EMPTY, text)
+    if _NOT_FINITE.fullmatch(raw):
+        raise AmountError(AmountProblem.NOT_FINITE, text)
     if "e" in raw.lower() and re.fullmatch(r"[\d.,]+[eE][+-]?\d+", raw):
         raise AmountError(AmountProblem.EXPONENT, text)
     if not _NUMBER.fullmatch(raw):
@@ -89,8 +91,7 @@ def parse_amount(text: str) -> Decimal:
         raise AmountError(AmountProblem.NEGATIVE, text)
     if value == 0:
         raise AmountError(AmountProblem.ZERO, text)
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2 and value != value.quantize(CENT):
+    if len(raw.partition(".")[2]) > 2:
         raise AmountError(AmountProblem.TOO_MANY_DECIMALS, text)
     if value > MAX_AMOUNT:
         raise AmountError(AmountProblem.TOO_LARGE, text)

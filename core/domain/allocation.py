@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from core.domain.ledger import ALLOCATION_ORDER, Component, Parts
-from core.money import ZERO
+from core.money import CENT, ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +42,9 @@ def allocate_payment(amount: Decimal, owed: Sequence[Owed]) -> tuple[AllocationL
     Every fen of ``amount`` lands on exactly one component; an amount above
     the total owed raises ``OverpaymentError``.
     """
-    if amount <= 0:
-        raise ValueError("a payment amount must be positive")
-    total = sum((item.owed.total for item in owed), ZERO)
+    if amount <= 0 or amount != amount.quantize(CENT):
+        raise ValueError("a payment amount must be positive, in fen")
+    total = sum((max(item.owed.get(c), ZERO) for item in owed for c in ALLOCATION_ORDER), ZERO)
     if amount > total:
         raise OverpaymentError(amount, total)
     remaining = amount

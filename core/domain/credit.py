@@ -46,6 +46,8 @@ class CreditRefused(ValueError):
 
 def check_new_draw(line: CreditLine, amount: Decimal) -> None:
     """Refuse a new plan or cash advance the line cannot carry. Repayments never call this."""
+    if amount <= 0:
+        raise ValueError("a draw must be positive")
     if line.frozen:
         raise CreditRefused(CreditRefusal.FROZEN, line, amount)
     if line.available <= 0:

@@ -48,8 +48,13 @@ def schedule_totals(installments: Iterable[ScheduledInstallment]) -> Totals:
     return Totals(principal, interest, fee)
 
 
-def monthly_rate(terms: PlanTerms) -> Decimal:
-    return terms.rate / 12
+MONTHS = 12
+
+
+def monthly_interest(balance: Decimal, annual_rate: Decimal) -> Decimal:
+    """One month's interest on a balance; multiplied before dividing so exact half-fens
+    round half up instead of being lost in a recurring APR/12."""
+    return quantize(balance * annual_rate / MONTHS)
 
 
 def annuity_payment(principal: Decimal, rate_per_period: Decimal, periods: int) -> Decimal:
@@ -87,26 +92,25 @@ def _components(terms: PlanTerms) -> tuple[list[Decimal], list[Decimal], list[De
         return _principal_parts(terms), zeros, [quantize(terms.principal * terms.rate)] * n
     if terms.method is Method.INTEREST_FREE or terms.rate == 0:
         return _principal_parts(terms), zeros, zeros
-    rate = monthly_rate(terms)
     if terms.method is Method.EQUAL_PRINCIPAL:
         principal = _principal_parts(terms)
         balance, interest = terms.principal, []
         for part in principal:
-            interest.append(quantize(balance * rate))
+            interest.append(monthly_interest(balance, terms.rate))
             balance -= part
         return principal, interest, zeros
-    return (*_annuity_components(terms.principal, rate, n), zeros)
+    return (*_annuity_components(terms.principal, terms.rate, n), zeros)
 
 
 def _annuity_components(
-    principal: Decimal, rate: Decimal, periods: int
+    principal: Decimal, annual_rate: Decimal, periods: int
 ) -> tuple[list[Decimal], list[Decimal]]:
-    payment = annuity_payment(principal, rate, periods)
+    payment = annuity_payment(principal, annual_rate / MONTHS, periods)
     balance = principal
     principals: list[Decimal] = []
     interests: list[Decimal] = []
     for k in range(periods):
-        interest = quantize(balance * rate)
+        interest = monthly_interest(balance, annual_rate)
         part = balance if k == periods - 1 else min(payment - interest, balance)
         principals.append(part)
         interests.append(interest)

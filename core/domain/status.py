@@ -14,7 +14,7 @@ from core.money import ZERO
 
 class InstallmentStatus(StrEnum):
     UPCOMING = "upcoming"  # a later period
-    DUE = "due"  # the current period, or a remainder within the tolerance
+    DUE = "due"  # the current period, or a remainder that was within the tolerance
     IN_GRACE = "in_grace"
     OVERDUE = "overdue"
     PAID = "paid"
@@ -94,7 +94,9 @@ def _status(
         return InstallmentStatus.DUE
     if on <= grace_end(ledger, terms):
         return InstallmentStatus.IN_GRACE
-    if owed.base > terms.tolerance:
+    # Late at the end of grace: overdue until everything, penalty included, is paid.
+    # Short by no more than the tolerance then: on time, the remainder simply due.
+    if went_late(ledger, terms):
         return InstallmentStatus.OVERDUE
     return InstallmentStatus.DUE
 

@@ -99,7 +99,7 @@ def validate_terms(terms: PlanTerms) -> PlanTerms:
         raise TermsError(TermsProblem.PRINCIPAL, "principal over the maximum")
     if terms.principal < terms.periods:
         raise TermsError(TermsProblem.PRINCIPAL, "principal must be at least ¥1 per period")
-    if terms.rate < 0 or not terms.rate.is_finite():
+    if not terms.rate.is_finite() or terms.rate < 0:
         raise TermsError(TermsProblem.RATE, "rate must be zero or positive")
     if terms.method is Method.INTEREST_FREE and terms.rate != 0:
         raise TermsError(TermsProblem.RATE, "an interest-free plan has rate 0")
@@ -109,6 +109,10 @@ def validate_terms(terms: PlanTerms) -> PlanTerms:
         raise TermsError(TermsProblem.RATE, f"annual rate above {MAX_APR}")
     if not 0 <= terms.repayment_day <= 31:
         raise TermsError(TermsProblem.REPAYMENT_DAY, "repayment day must be 1..31")
+    if add_months(terms.first_due, 0, terms.day) != terms.first_due:
+        # first_due is the first due date: a repayment day may differ from its day only
+        # when it falls back to the month's end (day 31 in a 30-day month).
+        raise TermsError(TermsProblem.REPAYMENT_DAY, "first due date is not on the repayment day")
     if terms.disbursed_on >= terms.first_due:
         raise TermsError(TermsProblem.START_DATE, "the plan must start before its first due date")
     if not 0 <= terms.grace_days <= 30:

@@ -34,7 +34,12 @@ class SimulatedGateway:
         self._faults = faults or GatewayFaults()
 
     async def _method(self, method_id: int) -> PaymentMethodRow | None:
-        query = select(PaymentMethodRow).where(PaymentMethodRow.id == method_id).with_for_update()
+        query = (
+            select(PaymentMethodRow)
+            .where(PaymentMethodRow.id == method_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
         return (await self._session.execute(query)).scalar_one_or_none()
 
     async def debit(self, method_id: int, amount: Decimal, reference: str) -> DebitResult:

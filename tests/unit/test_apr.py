@@ -20,9 +20,7 @@ def _schedule(method: Method, rate: str, principal: str = "6000.00", periods: in
 
 
 def _present_value(payments: list[Decimal], monthly: Decimal) -> Decimal:
-    return sum(
-        (amount / (1 + monthly) ** (k + 1) for k, amount in enumerate(payments)), Decimal(0)
-    )
+    return sum((amount / (1 + monthly) ** (k + 1) for k, amount in enumerate(payments)), Decimal(0))
 
 
 def test_fee_per_period_0_6_percent_is_about_13_percent_not_7_2() -> None:

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from core.domain.schedule import (
@@ -16,7 +16,7 @@ from core.domain.schedule import (
     Totals,
     annuity_payment,
     build_schedule,
-    monthly_rate,
+    monthly_interest,
     schedule_totals,
 )
 from core.domain.terms import Method, PlanTerms, TermsError, TermsProblem
@@ -117,7 +117,8 @@ def test_build_schedule_validates_terms() -> None:
 
 
 def test_helpers() -> None:
-    assert monthly_rate(_terms(Method.ANNUITY, "0.18")) == Decimal("0.015")
+    assert monthly_interest(Decimal("6000.00"), Decimal("0.18")) == Decimal("90.00")
+    assert monthly_interest(Decimal("6006.00"), Decimal("0.19")) == Decimal("95.10")  # 95.095
     assert annuity_payment(Decimal("6000.00"), Decimal("0.015"), 12) == Decimal("550.08")
     assert annuity_payment(Decimal("100.00"), Decimal("0"), 3) == Decimal("33.33")
     assert annuity_payment(Decimal("1000.00"), Decimal("0.01"), 1) == Decimal("1010.00")
@@ -195,8 +196,21 @@ def test_schedule_invariants(terms: PlanTerms) -> None:
     assert schedule[0].due_date == terms.first_due
 
 
+@pytest.mark.parametrize("method", [Method.EQUAL_PRINCIPAL, Method.ANNUITY])
+def test_interest_exactly_half_a_fen_rounds_up(method: Method) -> None:
+    """6006.00 × 19 % / 12 = 95.095 exactly, which half up is 95.10.
+
+    Exposes a core bug: the schedule multiplies the balance by the already-rounded
+    monthly rate (0.19 / 12 = 0.015833…3 at 28 digits), gets 95.09499…, and rounds
+    it down to 95.09.
+    """
+    schedule = build_schedule(_terms(method, "0.19", principal="6006.00"))
+    assert schedule[0].interest == Decimal("95.10")
+
+
 @settings(max_examples=300, deadline=None)
 @given(valid_terms(methods=(Method.ANNUITY, Method.EQUAL_PRINCIPAL)))
+@example(_terms(Method.EQUAL_PRINCIPAL, "0.19", principal="19.00", periods=19))  # 0.285
 def test_interest_is_the_monthly_rate_on_the_declining_balance(terms: PlanTerms) -> None:
     schedule = build_schedule(terms)
     balance = terms.principal
@@ -243,3 +257,24 @@ def test_annuity_installments_are_equal_except_the_last(terms: PlanTerms) -> Non
     bound = CENT * sum((growth**j for j in range(terms.periods)), Decimal(0)) + CENT
     assert abs(schedule[-1].total - payment) <= bound
     assert schedule[-1].principal > 0
+
+
+def test_accepted_terms_never_put_a_due_date_before_its_period_starts() -> None:
+    """Exposes a core bug: validate_terms only checks the start against ``first_due``, but
+    the schedule puts period 1 on ``repayment_day`` of first_due's month, which can be
+    earlier. Here the plan starts 03-12 and period 1 falls due 03-10, before disbursement.
+    Either the terms must be refused or every period must end after it starts."""
+    terms = PlanTerms(
+        Decimal("1200.00"),
+        3,
+        Method.ANNUITY,
+        Decimal("0.12"),
+        date(2025, 3, 15),
+        repayment_day=10,
+        start_date=date(2025, 3, 12),
+    )
+    try:
+        schedule = build_schedule(terms)
+    except TermsError:
+        return
+    assert all(item.start_date < item.due_date for item in schedule)
