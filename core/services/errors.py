@@ -56,3 +56,9 @@ class Overpayment(ServiceError):
 
 class MethodRemoved(ServiceError):
     code = "method_removed"
+
+
+class QuoteClosed(ServiceError):
+    """The quote was replaced by a fresher one (expired or stale); confirm that one instead."""
+
+    code = "quote_closed"

@@ -7,7 +7,7 @@ A repeated confirmation finds the stored payment and returns its outcome.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -20,7 +20,7 @@ from core.db.uow import UnitOfWork
 from core.domain.quotes import Quote, QuoteKind, total_owed
 from core.services.books import load_plans
 from core.services.clock import local_date
-from core.services.errors import NotFound, ServiceError
+from core.services.errors import NotFound, QuoteClosed, ServiceError
 from core.services.quotes import (
     QuoteView,
     adjustments_to_json,
@@ -195,21 +195,7 @@ async def confirm_quote(
         if existing is None:
             raise
         return await stored_outcome(uow, existing, on)
-    outcome = await stored_outcome(uow, payment, on)
-    return PaymentOutcome(
-        outcome.outcome,
-        outcome.amount,
-        outcome.payment_id,
-        outcome.failure_reason,
-        outcome.method_balance,
-        outcome.outstanding_after,
-    )
-
-
-class QuoteClosed(ServiceError):
-    """The quote was replaced by a fresher one; confirm that one instead."""
-
-    code = "quote_closed"
+    return replace(await stored_outcome(uow, payment, on), repeated=False)
 
 
 async def _refresh(
