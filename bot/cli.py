@@ -1,0 +1,25 @@
+"""The ``repaybot`` console script."""
+
+from __future__ import annotations
+
+from core.cli import build_parser, dispatch
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` (default: the process arguments), run the command, return its exit code."""
+    parser = build_parser()
+    # The bot's own commands (run, sandbox, webhook, simulate) will be added to this parser
+    # by the bot package later, through ``parser.commands.add_parser(...)`` with a
+    # ``handler`` default; today only core's commands (schedule, migrate, import) exist.
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed on stderr
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+    try:
+        return dispatch(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
