@@ -35,6 +35,7 @@ class PayoffPolicy(StrEnum):
 
 
 MAX_PERIODS = 60
+RATE_PLACES = 8  # rates are kept exactly, to at most this many decimal places
 MAX_APR = Decimal("0.36")  # the upper bound Chinese courts protect; anything above is refused
 MAX_FEE_RATE = Decimal("0.03")  # per period
 
@@ -89,6 +90,11 @@ class TermsError(ValueError):
         self.detail = detail
 
 
+def _places(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
 def validate_terms(terms: PlanTerms) -> PlanTerms:
     """Refuse terms no lender would offer or that the schedule cannot represent."""
     if not 1 <= terms.periods <= MAX_PERIODS:
@@ -107,6 +113,9 @@ def validate_terms(terms: PlanTerms) -> PlanTerms:
         raise TermsError(TermsProblem.RATE, f"fee rate per period above {MAX_FEE_RATE}")
     if terms.method in (Method.ANNUITY, Method.EQUAL_PRINCIPAL) and terms.rate > MAX_APR:
         raise TermsError(TermsProblem.RATE, f"annual rate above {MAX_APR}")
+    rates = (terms.rate, terms.penalty_daily_rate, terms.penalty_cap_rate)
+    if any(_places(rate) > RATE_PLACES for rate in (*rates, terms.early_repayment_fee_rate)):
+        raise TermsError(TermsProblem.RATE, f"a rate has more than {RATE_PLACES} decimal places")
     if not 0 <= terms.repayment_day <= 31:
         raise TermsError(TermsProblem.REPAYMENT_DAY, "repayment day must be 1..31")
     if add_months(terms.first_due, 0, terms.day) != terms.first_due:

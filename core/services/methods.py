@@ -15,7 +15,7 @@ from core.db.uow import UnitOfWork
 from core.money import ZERO, AmountError, validate_amount
 from core.services.errors import InvalidInput, MethodRemoved, NotFound
 from core.services.quotes import usable_method
-from core.services.users import get_user
+from core.services.users import lock_user
 
 
 class MethodKind(StrEnum):
@@ -90,7 +90,7 @@ async def add_method(
     make_default: bool = False,
 ) -> MethodView:
     """Bind a method; the first one becomes the default."""
-    await get_user(uow, user_id)
+    await lock_user(uow, user_id)
     row = new_method_row(user_id, kind, label, last4, now)
     if make_default or not await list_methods(uow, user_id):
         await _clear_default(uow, user_id)

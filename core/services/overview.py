@@ -51,17 +51,12 @@ async def status_overview(uow: UnitOfWork, user_id: int, now: datetime) -> Overv
         )
         for line in lines
     )
-    labels = dict(
-        (
-            await uow.session.execute(
-                select(PaymentMethodRow.id, PaymentMethodRow.label).where(
-                    PaymentMethodRow.user_id == user_id, PaymentMethodRow.removed_at.is_(None)
-                )
-            )
+    methods = await uow.session.execute(
+        select(PaymentMethodRow.id, PaymentMethodRow.label).where(
+            PaymentMethodRow.user_id == user_id, PaymentMethodRow.removed_at.is_(None)
         )
-        .tuples()
-        .all()
     )
+    labels = {row.id: row.label for row in methods}
     open_plans = [p for p in plans if p.row.closed_at is None]
     autopay = tuple(
         AutopayView(p.row.id, p.row.title, p.row.autopay, labels.get(p.row.autopay_method_id or 0))

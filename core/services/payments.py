@@ -30,7 +30,7 @@ from core.services.quotes import (
     request_of,
     store_quote,
 )
-from core.services.users import get_user
+from core.services.users import lock_user
 
 
 class PaymentKind(StrEnum):
@@ -152,7 +152,7 @@ async def confirm_quote(
     uow: UnitOfWork, user_id: int, quote_id: str, now: datetime
 ) -> PaymentOutcome:
     """Pay a stored quote once. Someone else's or an unknown quote is ``NotFound``."""
-    user = await get_user(uow, user_id)
+    user = await lock_user(uow, user_id)
     on = local_date(now, user.timezone)
     key = f"quote:{quote_id}"
     quote = await uow.session.scalar(
@@ -168,7 +168,13 @@ async def confirm_quote(
     request = request_of(quote)
     if now >= quote.expires_at:
         return await _refresh(uow, user_id, quote, Outcome.EXPIRED, on, now, "expired")
-    priced = price(request, await load_plans(uow.session, user_id), on)
+    try:
+        priced = price(request, await load_plans(uow.session, user_id), on)
+    except ServiceError:
+        # Paid off or changed so that this choice no longer applies (nothing due, overpaying).
+        quote.status = "stale"
+        await uow.commit()
+        return PaymentOutcome(Outcome.CHANGED, quote.amount)
     if not _same(quote, priced):
         return await _refresh(uow, user_id, quote, Outcome.CHANGED, on, now, "stale")
     assert quote.method_id is not None

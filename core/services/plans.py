@@ -19,7 +19,7 @@ from core.domain.terms import Method, PayoffPolicy, PlanKind, PlanTerms, TermsEr
 from core.services.books import LoadedPlan, load_plans
 from core.services.clock import local_date
 from core.services.errors import InvalidInput, NoCreditLine, NotFound
-from core.services.users import get_user
+from core.services.users import get_user, lock_user
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +145,7 @@ async def add_plan(uow: UnitOfWork, user_id: int, draft: PlanDraft, now: datetim
 
     A frozen or exhausted line refuses it (``CreditRefused``); a cash advance needs a line.
     """
-    user = await get_user(uow, user_id)
+    user = await lock_user(uow, user_id)
     draft = replace(
         draft,
         provider=_check_text("provider", draft.provider, 64),

@@ -40,7 +40,7 @@ def parse_time(text: str) -> time:
     """``"9:00"``, ``"09:30"``, ``"21:05"`` → a time of day on the minute."""
     raw = text.strip().replace("：", ":")
     hours, _, minutes = raw.partition(":")
-    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and len(hours) <= 2):
+    if not (hours.isdecimal() and minutes.isdecimal() and len(minutes) == 2 and len(hours) <= 2):
         raise InvalidInput("time", "format")
     if int(hours) > 23 or int(minutes) > 59:
         raise InvalidInput("time", "range")

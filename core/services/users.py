@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from core.db.models import User
 from core.db.uow import UnitOfWork
@@ -52,6 +53,24 @@ async def get_user(uow: UnitOfWork, telegram_id: int) -> User:
     return user
 
 
+async def lock_user(uow: UnitOfWork, telegram_id: int) -> User:
+    """The user, row-locked until the unit of work ends (PostgreSQL ``FOR UPDATE``).
+
+    Services that read a user's balances and then write money take this lock first,
+    so two of them for one user run one after the other. SQLite needs no row lock:
+    every transaction there already holds the write lock from its ``BEGIN IMMEDIATE``.
+    """
+    user = await uow.session.scalar(
+        select(User)
+        .where(User.telegram_id == telegram_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if user is None:
+        raise NotFound("user")
+    return user
+
+
 async def ensure_user(
     uow: UnitOfWork,
     telegram_id: int,
@@ -75,7 +94,12 @@ async def ensure_user(
         created_at=now,
     )
     uow.session.add(user)
-    await uow.commit()
+    try:
+        await uow.commit()
+    except IntegrityError:
+        # The same person's first two messages raced; the other one registered them.
+        await uow.rollback()
+        return _view(await get_user(uow, telegram_id))
     return _view(user, created=True)
 
 

@@ -1,0 +1,236 @@
+"""The Alembic migrations build exactly the schema of core.db.models, on SQLite and PostgreSQL,
+and the column types keep money exact and instants in UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Column, Connection, MetaData, String, func, inspect, select, text
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from core.db.models import Base, PaymentMethodRow, PlanRow, QuoteRow, User
+from core.db.uow import Database
+
+TABLES = {
+    "users",
+    "credit_lines",
+    "payment_methods",
+    "plans",
+    "installments",
+    "quotes",
+    "payments",
+    "allocation_lines",
+}
+
+
+def _schema_diff(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "compare_server_default": True}
+    )
+    return list(compare_metadata(context, Base.metadata))
+
+
+def _diff_against_changed_models(connection: Connection) -> list[Any]:
+    """The same comparison against models with one extra column: it must see it."""
+    changed = MetaData(naming_convention=Base.metadata.naming_convention)
+    for table in Base.metadata.tables.values():
+        table.to_metadata(changed)
+    changed.tables["users"].append_column(Column("nickname", String(32), nullable=True))
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, changed))
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def test_migrated_schema_matches_the_models(db: Database) -> None:
+    async with db.engine.connect() as connection:
+        diff = await connection.run_sync(_schema_diff)
+        tables = await connection.run_sync(_tables)
+        changed = await connection.run_sync(_diff_against_changed_models)
+    assert diff == []
+    assert tables == TABLES | {"alembic_version"}
+    assert [(d[0], d[3].name) for d in changed] == [("add_column", "nickname")]
+
+
+async def test_upgrade_is_idempotent(db: Database) -> None:
+    async with db.uow() as uow:
+        uow.session.add(
+            User(
+                telegram_id=7, language="zh", timezone="Asia/Shanghai", created_at=datetime.now(UTC)
+            )
+        )
+        await uow.commit()
+    await db.migrate()
+    await db.migrate()
+    async with db.engine.connect() as connection:
+        versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
+        diff = await connection.run_sync(_schema_diff)
+    assert [tuple(row) for row in versions] == [("0001",)]
+    assert diff == []
+    async with db.uow() as uow:  # data survives a repeated upgrade
+        assert await uow.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+async def test_money_round_trips_exactly(db: Database) -> None:
+    created = datetime(2026, 11, 22, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    amounts = [Decimal("9999999.99"), Decimal("0.01"), Decimal("1234.50"), Decimal("0")]
+    async with db.uow() as uow:
+        uow.session.add(User(telegram_id=1, language="zh", timezone="UTC", created_at=created))
+        await uow.session.flush()
+        uow.session.add_all(
+            PaymentMethodRow(
+                user_id=1, kind="wechat", label=f"m{i}", balance=amount, created_at=created
+            )
+            for i, amount in enumerate(amounts)
+        )
+        await uow.commit()
+    async with db.uow() as uow:
+        rows = (await uow.session.scalars(select(PaymentMethodRow).order_by("id"))).all()
+        balances = [row.balance for row in rows]
+        total = await uow.session.scalar(select(func.sum(PaymentMethodRow.balance)))
+        stored_fen = (
+            await uow.session.execute(text("SELECT balance FROM payment_methods ORDER BY id"))
+        ).scalars()
+        fen = list(stored_fen)
+    assert balances == amounts
+    assert [str(balance) for balance in balances] == ["9999999.99", "0.01", "1234.50", "0.00"]
+    assert all(isinstance(balance, Decimal) for balance in balances)
+    assert fen == [999999999, 1, 123450, 0]  # integer fen in the database
+    assert total == Decimal("10001234.50")  # summed in SQL, exactly
+
+
+async def test_rates_json_dates_and_times_round_trip(db: Database) -> None:
+    created = datetime(2026, 11, 22, 2, 0, 0, 123456, tzinfo=UTC)
+    async with db.uow() as uow:
+        uow.session.add(User(telegram_id=1, language="en", timezone="UTC", created_at=created))
+        await uow.session.flush()
+        plan = PlanRow(
+            user_id=1,
+            provider="P",
+            title="标题",
+            kind="purchase",
+            principal=Decimal("100.00"),
+            periods=1,
+            method="fee_per_period",
+            rate=Decimal("0.0072"),
+            first_due=date(2026, 12, 31),
+            repayment_day=31,
+            start_date=date(2026, 11, 30),
+            grace_days=3,
+            tolerance=Decimal("10.00"),
+            penalty_daily_rate=Decimal("0.00050"),
+            penalty_cap_rate=Decimal("0.3"),
+            payoff_policy="waive_future_fees",
+            early_repayment_fee_rate=Decimal("0.015"),
+            created_at=created,
+        )
+        uow.session.add(plan)
+        await uow.session.flush()
+        lines = [{"installment": "1", "principal": "100.00", "note": "还款"}]
+        uow.session.add(
+            QuoteRow(
+                id="q1",
+                user_id=1,
+                kind="bill",
+                plan_id=plan.id,
+                amount=Decimal("100.00"),
+                as_of=date(2026, 11, 22),
+                lines=lines,
+                adjustments=[],
+                created_at=created,
+                expires_at=created + timedelta(minutes=10),
+            )
+        )
+        await uow.commit()
+    async with db.uow() as uow:
+        plan = (await uow.session.scalars(select(PlanRow))).one()
+        quote = await uow.session.get(QuoteRow, "q1")
+        user = await uow.session.get(User, 1)
+        assert quote is not None
+        assert user is not None
+        assert str(plan.rate) == "0.0072"
+        assert str(plan.penalty_daily_rate) == "0.00050"
+        assert plan.early_repayment_fee_rate == Decimal("0.015")
+        assert plan.first_due == date(2026, 12, 31)
+        assert quote.lines == lines
+        assert quote.adjustments == []
+        assert quote.status == "open"  # model default
+        assert quote.expires_at - quote.created_at == timedelta(minutes=10)
+        assert user.remind_time == time(9, 0)
+        assert user.remind_days == "3,1,0"
+        assert user.created_at == created  # microseconds kept
+
+
+async def test_datetimes_come_back_aware_utc(db: Database) -> None:
+    shanghai = datetime(2026, 11, 22, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    async with db.uow() as uow:
+        uow.session.add(User(telegram_id=1, language="zh", timezone="UTC", created_at=shanghai))
+        await uow.commit()
+    async with db.uow() as uow:
+        user = await uow.session.get(User, 1)
+        assert user is not None
+        stored = user.created_at
+        earliest = await uow.session.scalar(select(func.min(User.created_at)))
+    assert stored == datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+    assert stored.utcoffset() == timedelta(0)
+    assert stored.hour == 2  # converted to UTC, not merely relabelled
+    assert earliest is not None
+    assert earliest.utcoffset() == timedelta(0)
+    assert earliest == shanghai
+
+
+async def test_naive_datetimes_are_refused(db: Database) -> None:
+    async with db.uow() as uow:
+        uow.session.add(
+            User(telegram_id=1, language="zh", timezone="UTC", created_at=datetime(2026, 1, 1))
+        )
+        with pytest.raises(StatementError, match="naive"):
+            await uow.session.flush()
+
+
+async def test_sqlite_pragmas_in_effect(sqlite_db: Database) -> None:
+    async with sqlite_db.engine.connect() as connection:
+        journal = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar()
+        foreign_keys = (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar()
+        busy = (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar()
+    assert str(journal).lower() == "wal"
+    assert foreign_keys == 1
+    assert busy is not None
+    assert int(busy) > 0
+
+
+async def test_sqlite_enforces_foreign_keys(sqlite_db: Database) -> None:
+    async with sqlite_db.uow() as uow:
+        uow.session.add(
+            PaymentMethodRow(
+                user_id=424242,  # no such user
+                kind="alipay",
+                label="x",
+                balance=Decimal("1.00"),
+                created_at=datetime.now(UTC),
+            )
+        )
+        with pytest.raises(IntegrityError):
+            await uow.session.flush()
+
+
+async def test_sqlite_file_in_a_new_folder(tmp_path: Path) -> None:
+    """DATABASE_URL may point into a folder that does not exist yet (default ./data/)."""
+    database = Database.from_url(f"sqlite+aiosqlite:///{tmp_path}/new/folder/repaybot.db")
+    try:
+        await database.migrate()
+        async with database.engine.connect() as connection:
+            tables = await connection.run_sync(_tables)
+    finally:
+        await database.dispose()
+    assert tables == TABLES | {"alembic_version"}
+    assert (tmp_path / "new" / "folder" / "repaybot.db").is_file()
