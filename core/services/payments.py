@@ -13,7 +13,6 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from core.db.models import AllocationLineRow, InstallmentRow, PaymentRow, QuoteRow
 from core.db.uow import UnitOfWork
@@ -151,7 +150,12 @@ def _same(quote: QuoteRow, priced: Quote) -> bool:
 async def confirm_quote(
     uow: UnitOfWork, user_id: int, quote_id: str, now: datetime
 ) -> PaymentOutcome:
-    """Pay a stored quote once. Someone else's or an unknown quote is ``NotFound``."""
+    """Pay a stored quote once. Someone else's or an unknown quote is ``NotFound``.
+
+    The quote row and the user row are locked first, so a second confirmation waits,
+    then finds the payment stored under the quote's key and returns its outcome; the
+    unique key is the last guard should anything bypass the locks.
+    """
     user = await lock_user(uow, user_id)
     on = local_date(now, user.timezone)
     key = f"quote:{quote_id}"
@@ -169,38 +173,27 @@ async def confirm_quote(
     if now >= quote.expires_at:
         return await _refresh(uow, user_id, quote, Outcome.EXPIRED, on, now, "expired")
     try:
-        priced = price(request, await load_plans(uow.session, user_id), on)
+        priced: Quote | None = price(request, await load_plans(uow.session, user_id), on)
     except ServiceError:
-        # Paid off or changed so that this choice no longer applies (nothing due, overpaying).
-        quote.status = "stale"
-        await uow.commit()
-        return PaymentOutcome(Outcome.CHANGED, quote.amount)
-    if not _same(quote, priced):
+        priced = None  # the choice no longer applies: nothing due, or it would overpay
+    if priced is None or not _same(quote, priced):
         return await _refresh(uow, user_id, quote, Outcome.CHANGED, on, now, "stale")
     assert quote.method_id is not None
     kind = PaymentKind.PAYOFF if request.kind is QuoteKind.PAYOFF else PaymentKind.MANUAL
-    try:
-        payment = await execute_payment(
-            uow,
-            user_id=user_id,
-            method_id=quote.method_id,
-            priced=priced,
-            kind=kind,
-            key=key,
-            paid_on=on,
-            now=now,
-            plan_id=request.plan_id,
-            quote_id=quote.id,
-        )
-        quote.status = "used" if payment.status == "succeeded" else "failed"
-        await uow.commit()
-    except IntegrityError:
-        # Another confirmation committed first: return what it stored.
-        await uow.rollback()
-        existing = await _by_key(uow, key)
-        if existing is None:
-            raise
-        return await stored_outcome(uow, existing, on)
+    payment = await execute_payment(
+        uow,
+        user_id=user_id,
+        method_id=quote.method_id,
+        priced=priced,
+        kind=kind,
+        key=key,
+        paid_on=on,
+        now=now,
+        plan_id=request.plan_id,
+        quote_id=quote.id,
+    )
+    quote.status = "used" if payment.status == "succeeded" else "failed"
+    await uow.commit()
     return replace(await stored_outcome(uow, payment, on), repeated=False)
 
 

@@ -10,11 +10,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, Connection, MetaData, String, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
+from core.db.migrate import alembic_config
 from core.db.models import Base, PaymentMethodRow, PlanRow, QuoteRow, User
 from core.db.uow import Database
 
@@ -234,3 +236,18 @@ async def test_sqlite_file_in_a_new_folder(tmp_path: Path) -> None:
         await database.dispose()
     assert tables == TABLES | {"alembic_version"}
     assert (tmp_path / "new" / "folder" / "repaybot.db").is_file()
+
+
+def _downgrade_to_base(connection: Connection) -> None:
+    command.downgrade(alembic_config(connection), "base")
+
+
+async def test_downgrade_removes_everything_and_upgrade_restores_it(db: Database) -> None:
+    async with db.engine.begin() as connection:
+        await connection.run_sync(_downgrade_to_base)
+    async with db.engine.connect() as connection:
+        assert (await connection.run_sync(_tables)) & TABLES == set()
+    await db.migrate()
+    async with db.engine.connect() as connection:
+        assert await connection.run_sync(_tables) == TABLES | {"alembic_version"}
+        assert await connection.run_sync(_schema_diff) == []

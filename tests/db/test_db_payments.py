@@ -531,3 +531,20 @@ async def test_same_quote_twice_debits_once(db: Database, make: Any) -> None:
     assert await make.balance(card) == Decimal("500.00") - FEE_BILL
     assert await make.count(PaymentRow) == 1
     assert _total(await _lines(db)) == FEE_BILL
+
+
+async def test_expired_quote_with_nothing_left_to_pay_offers_no_fresh_quote(
+    db: Database, make: Any, now: datetime
+) -> None:
+    user, card = await make.user(balance="5000.00")
+    plan = await make.plan(user, make.fee_plan())
+    bill = await make.quote(user, QuoteKind.BILL)
+    payoff = await make.pay(user, QuoteKind.PAYOFF, plan_id=plan)
+    assert payoff.outcome is Outcome.SUCCEEDED
+    outcome = await make.confirm(user, bill.quote_id, now + timedelta(hours=1))
+    assert outcome.outcome is Outcome.EXPIRED
+    assert outcome.fresh_quote is None
+    assert outcome.payment_id is None
+    assert await make.quote_status(bill.quote_id) == "expired"
+    assert await make.balance(card) == Decimal("5000.00") - payoff.amount
+    assert len(await _payments(db)) == 1
