@@ -215,3 +215,14 @@ async def create_quote(
     row = await store_quote(uow, user_id, request, method.id, priced, on, now, ttl)
     await uow.commit()
     return quote_view(row)
+
+
+async def requote_with_method(
+    uow: UnitOfWork, user_id: int, quote_id: str, method_id: int, now: datetime
+) -> QuoteView:
+    """The same choice as an earlier quote of the user's, priced anew for another method."""
+    row = await uow.session.get(QuoteRow, quote_id)
+    if row is None or row.user_id != user_id:
+        raise NotFound("quote")
+    ttl = row.expires_at - row.created_at
+    return await create_quote(uow, user_id, request_of(row), now, method_id=method_id, ttl=ttl)

@@ -25,11 +25,11 @@ from core.services.errors import (
     PayoffNotAllowed,
 )
 from core.services.history import list_payments
-from core.services.methods import remove_method
+from core.services.methods import MethodKind, add_method, remove_method
 from core.services.overview import status_overview
 from core.services.payments import Outcome, QuoteClosed, confirm_quote
 from core.services.plans import get_plan
-from core.services.quotes import QuoteRequest, create_quote
+from core.services.quotes import QuoteRequest, create_quote, requote_with_method
 
 TODAY = date(2026, 11, 22)
 FEE_BILL = Decimal("107.20")  # period 1 of 1200.00 over 12 at 0.6 %: 100.00 + 7.20 fee
@@ -548,3 +548,26 @@ async def test_expired_quote_with_nothing_left_to_pay_offers_no_fresh_quote(
     assert await make.quote_status(bill.quote_id) == "expired"
     assert await make.balance(card) == Decimal("5000.00") - payoff.amount
     assert len(await _payments(db)) == 1
+
+
+async def test_requote_with_another_method_keeps_the_choice(
+    db: Database, make: Any, now: datetime
+) -> None:
+    user, card = await make.user(balance="5000.00")
+    other, others_card = await make.user(balance="10.00")
+    plan = await make.plan(user, make.fee_plan())
+    first = await make.quote(user, QuoteKind.PERIOD, plan_id=plan)
+    async with db.uow() as uow:
+        spare = await add_method(uow, user, MethodKind.ALIPAY, "Alipay", None, now)
+    async with db.uow() as uow:
+        again = await requote_with_method(uow, user, first.quote_id, spare.method_id, now)
+    assert again.quote_id != first.quote_id
+    assert again.method_id == spare.method_id != first.method_id == card
+    assert again.request == first.request
+    assert again.amount == first.amount
+    async with db.uow() as uow:
+        with pytest.raises(NotFound):  # someone else's quote
+            await requote_with_method(uow, other, first.quote_id, spare.method_id, now)
+    async with db.uow() as uow:
+        with pytest.raises(NotFound):  # someone else's method
+            await requote_with_method(uow, user, first.quote_id, others_card, now)
