@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from bot.run import add_commands
 from core.cli import build_parser, dispatch
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default: the process arguments), run the command, return its exit code."""
     parser = build_parser()
-    # The bot's own commands (run, sandbox, webhook, simulate) will be added to this parser
-    # by the bot package later, through ``parser.commands.add_parser(...)`` with a
-    # ``handler`` default; today only core's commands (schedule, migrate, import) exist.
+    add_commands(parser.commands)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already printed on stderr

@@ -1,0 +1,124 @@
+"""The one place that builds the Application: handlers, error handler, command menu."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.callbacks import Action, BadCallback, decode
+from bot.deps import Deps, utc_now
+from bot.handlers import basics, common, repay, status
+from bot.texts import t
+from core.db.uow import Database
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("start", "status", "repay", "payoff", "help", "lang", "cancel")
+
+
+def _is(*actions: Action) -> Callable[[object], bool]:
+    """A callback-data pattern: well-formed data of one of ``actions``."""
+
+    def matches(data: object) -> bool:
+        try:
+            return isinstance(data, str) and decode(data).action in actions
+        except BadCallback:
+            return False
+
+    return matches
+
+
+async def log_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """One line per update, with no token, text or amount in it."""
+    kind = next(
+        (k for k in ("message", "callback_query", "my_chat_member") if getattr(update, k)), "other"
+    )
+    log.info("update %s %s", update.update_id, kind)
+
+
+async def payoff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/payoff: the plan list of early payoff."""
+    user = await common.current_user(update, context)
+    await repay.plan_choice(update, context, user, Action.REPAY_PAYOFF)
+
+
+async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Typed text: an answer to a question in progress, or something not understood."""
+    if context.user_data and context.user_data.get("awaiting") == repay.AWAITING_AMOUNT:
+        await repay.custom_amount(update, context)
+    else:
+        await basics.unknown(update, context)
+
+
+def build_application(
+    settings: Settings, db: Database, *, clock: Callable[[], datetime] = utc_now
+) -> Application:  # type: ignore[type-arg]
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    app = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_base_url.replace("/bot", "/file/bot"))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(_post_init)
+        .build()
+    )
+    app.bot_data["deps"] = Deps(db, settings, clock)
+    app.add_handler(TypeHandler(Update, log_update), group=-2)
+    app.add_handler(TypeHandler(Update, common.refuse_groups), group=-1)
+    app.add_handler(ChatMemberHandler(common.track_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(CommandHandler("start", basics.start))
+    app.add_handler(CommandHandler("help", basics.help_command))
+    app.add_handler(CommandHandler("lang", basics.language_command))
+    app.add_handler(CommandHandler("cancel", basics.cancel))
+    app.add_handler(CommandHandler("status", status.status))
+    app.add_handler(CommandHandler("repay", repay.repay))
+    app.add_handler(CommandHandler("payoff", payoff))
+    app.add_handler(CallbackQueryHandler(repay.repay, pattern=_is(Action.MENU_REPAY)))
+    app.add_handler(
+        CallbackQueryHandler(
+            repay.repay_choice,
+            pattern=_is(
+                Action.REPAY_BILL, Action.REPAY_PERIOD, Action.REPAY_PAYOFF, Action.REPAY_CUSTOM
+            ),
+        )
+    )
+    app.add_handler(
+        CallbackQueryHandler(
+            repay.quote_button,
+            pattern=_is(Action.QUOTE_METHOD, Action.QUOTE_METHODS, Action.QUOTE_CANCEL),
+        )
+    )
+    app.add_handler(CallbackQueryHandler(repay.confirm, pattern=_is(Action.QUOTE_CONFIRM)))
+    app.add_handler(CallbackQueryHandler(basics.language_chosen, pattern=_is(Action.LANGUAGE)))
+    app.add_handler(CallbackQueryHandler(repay.bad_callback))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text_message))
+    app.add_handler(MessageHandler(filters.COMMAND, basics.unknown))
+    app.add_error_handler(common.on_error)
+    return app
+
+
+async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+    """Migrate, then register the command menu in both languages."""
+    deps: Deps = app.bot_data["deps"]
+    await deps.db.migrate()
+    for language in ("en", "zh"):
+        commands = [BotCommand(c, t(language, f"menu.{c}")) for c in COMMANDS]
+        await app.bot.set_my_commands(commands, language_code=language)
+    await app.bot.set_my_commands([BotCommand(c, t("zh", f"menu.{c}")) for c in COMMANDS])

@@ -1,0 +1,78 @@
+"""Callback data: a short action prefix and the ids of server-side objects, never amounts.
+
+Every value is ``action:arg:arg`` within Telegram's 64-byte limit. Parsing refuses
+anything malformed, so a forged button fails before any handler runs; whether the
+ids belong to the person pressing is checked by the services.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+MAX_BYTES = 64
+_ARG = re.compile(r"^[A-Za-z0-9_-]{1,24}$")
+
+
+class Action(StrEnum):
+    MENU_REPAY = "mr"
+    MENU_PLANS = "mp"
+    MENU_HISTORY = "mh"
+    REPAY_BILL = "rb"
+    REPAY_PERIOD = "rp"  # then a plan id
+    REPAY_PAYOFF = "ro"  # then a plan id
+    REPAY_CUSTOM = "rc"
+    QUOTE_METHOD = "qm"  # quote id, method id: the same choice paid with that method
+    QUOTE_METHODS = "qs"  # quote id: list the methods again
+    QUOTE_CONFIRM = "qc"  # quote id
+    QUOTE_CANCEL = "qx"  # quote id
+    LANGUAGE = "lg"  # zh | en
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    action: Action
+    args: tuple[str, ...] = ()
+
+    def int_arg(self, index: int) -> int:
+        return int(self.args[index])
+
+
+class BadCallback(ValueError):
+    """Callback data this bot did not make (forged, or from an older version)."""
+
+
+_ARITY = {
+    Action.REPAY_PERIOD: (0, 1),
+    Action.REPAY_PAYOFF: (0, 1),
+    Action.QUOTE_METHOD: (2,),
+    Action.QUOTE_METHODS: (1,),
+    Action.QUOTE_CONFIRM: (1,),
+    Action.QUOTE_CANCEL: (1,),
+    Action.LANGUAGE: (1,),
+}
+_INT_ARGS = {Action.REPAY_PERIOD: (0,), Action.REPAY_PAYOFF: (0,), Action.QUOTE_METHOD: (1,)}
+
+
+def encode(action: Action, *args: object) -> str:
+    data = ":".join([action.value, *(str(a) for a in args)])
+    if len(data.encode()) > MAX_BYTES:
+        raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
+    decode(data)  # what we make, we must be able to read
+    return data
+
+
+def decode(data: str | None) -> Callback:
+    if not data or len(data.encode()) > MAX_BYTES:
+        raise BadCallback(data)
+    head, *args = data.split(":")
+    try:
+        action = Action(head)
+    except ValueError as exc:
+        raise BadCallback(data) from exc
+    if len(args) not in _ARITY.get(action, (0,)) or not all(_ARG.match(a) for a in args):
+        raise BadCallback(data)
+    if any(not args[i].isdigit() for i in _INT_ARGS.get(action, ()) if i < len(args)):
+        raise BadCallback(data)
+    return Callback(action, tuple(args))

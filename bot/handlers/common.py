@@ -1,0 +1,107 @@
+"""Handlers every chat goes through: private-only guard, who is writing, errors, blocking."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from telegram import ChatMember, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.deps import deps
+from bot.texts import t
+from core.services.users import UserView, ensure_user, normalize_language, set_active
+
+log = logging.getLogger(__name__)
+
+
+async def current_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> UserView:
+    """The person writing, registered on first contact."""
+    sender = update.effective_user
+    assert sender is not None
+    d = deps(context)
+    async with d.db.uow() as uow:
+        return await ensure_user(
+            uow,
+            sender.id,
+            d.clock(),
+            language_code=sender.language_code,
+            default_language=d.settings.default_language,
+            default_timezone=d.settings.default_timezone,
+        )
+
+
+def guess_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    sender = update.effective_user
+    code = sender.language_code if sender else None
+    return normalize_language(code, deps(context).settings.default_language)
+
+
+async def refuse_groups(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Financial data stays private: answer politely in groups and channels, then stop."""
+    chat = update.effective_chat
+    if chat is None or chat.type == ChatType.PRIVATE:
+        return
+    lang = guess_language(update, context)
+    if update.callback_query:
+        await update.callback_query.answer(t(lang, "common.private_only"), show_alert=True)
+    elif update.effective_message and chat.type != ChatType.CHANNEL:
+        await update.effective_message.reply_text(t(lang, "common.private_only"))
+    raise ApplicationHandlerStop
+
+
+async def track_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A user who blocks the bot is marked inactive; unblocking makes them active again."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != ChatType.PRIVATE:
+        return
+    active = change.new_chat_member.status not in (ChatMember.BANNED, ChatMember.LEFT)
+    async with deps(context).db.uow() as uow:
+        await set_active(uow, change.from_user.id, active)
+    log.info("chat %s active=%s", change.chat.id, active)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the traceback with the update id; tell the user briefly, with a reference."""
+    ref = secrets.token_hex(4)
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("error %s in update %s", ref, update_id, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    lang = guess_language(update, context)
+    try:
+        if update.callback_query:
+            await update.callback_query.answer()
+        await context.bot.send_message(
+            update.effective_chat.id, t(lang, "common.error", ref=ref), parse_mode=ParseMode.HTML
+        )
+    except BadRequest:
+        log.warning("could not tell chat %s about error %s", update.effective_chat.id, ref)
+
+
+async def show(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None, *, edit: bool = True
+) -> None:
+    """Answer a button press by editing its message, or a command by a new message.
+
+    "Message is not modified" (the same screen pressed again) counts as success.
+    """
+    query = update.callback_query
+    if edit and query is not None and query.message is not None:
+        try:
+            await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                raise
+        return
+    message = update.effective_message
+    assert message is not None
+    await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def stale_button(update: Update, lang: str) -> None:
+    """A forged, outdated or someone else's button: an alert, and nothing changes."""
+    assert update.callback_query is not None
+    await update.callback_query.answer(t(lang, "common.stale_button"), show_alert=True)

@@ -1,0 +1,89 @@
+"""Inline keyboards; every button's data comes from ``bot.callbacks.encode``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.callbacks import Action, encode
+from bot.texts import money, t
+from core.services.methods import MethodView
+from core.services.plans import PlanView
+
+
+def _button(text: str, action: Action, *args: object) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=encode(action, *args))
+
+
+def status_keyboard(lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_button(t(lang, "button.repay"), Action.MENU_REPAY)]])
+
+
+def repay_keyboard(lang: str, bill: Decimal) -> InlineKeyboardMarkup:
+    bill_text = t(lang, "button.bill", amount=money(bill)) if bill else t(lang, "button.bill_none")
+    return InlineKeyboardMarkup(
+        [
+            [_button(bill_text, Action.REPAY_BILL)],
+            [_button(t(lang, "button.period"), Action.REPAY_PERIOD)],
+            [_button(t(lang, "button.payoff"), Action.REPAY_PAYOFF)],
+            [_button(t(lang, "button.custom"), Action.REPAY_CUSTOM)],
+        ]
+    )
+
+
+def plans_keyboard(lang: str, plans: Sequence[PlanView], action: Action) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(
+                    t(lang, "repay.plan_button", title=p.title, amount=money(p.outstanding)),
+                    action,
+                    p.plan_id,
+                )
+            ]
+            for p in plans
+        ]
+    )
+
+
+def methods_keyboard(
+    lang: str, quote_id: str, methods: Sequence[MethodView]
+) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            _button(
+                f"{method_label(lang, m)} · {money(m.balance)}",
+                Action.QUOTE_METHOD,
+                quote_id,
+                m.method_id,
+            )
+        ]
+        for m in methods
+    ]
+    rows.append([_button(t(lang, "button.cancel"), Action.QUOTE_CANCEL, quote_id)])
+    return InlineKeyboardMarkup(rows)
+
+
+def confirm_keyboard(lang: str, quote_id: str, can_change: bool) -> InlineKeyboardMarkup:
+    rows = [[_button(t(lang, "button.confirm"), Action.QUOTE_CONFIRM, quote_id)]]
+    if can_change:
+        rows.append([_button(t(lang, "button.change_method"), Action.QUOTE_METHODS, quote_id)])
+    rows.append([_button(t(lang, "button.cancel"), Action.QUOTE_CANCEL, quote_id)])
+    return InlineKeyboardMarkup(rows)
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(t("zh", "button.lang_zh"), Action.LANGUAGE, "zh"),
+                _button(t("en", "button.lang_en"), Action.LANGUAGE, "en"),
+            ]
+        ]
+    )
+
+
+def method_label(lang: str, method: MethodView) -> str:
+    return t(lang, f"method.{method.kind.value}", label=method.label, last4=method.last4 or "")

@@ -1,0 +1,127 @@
+"""Whole screens composed from catalog texts: the overview, a quote to confirm, a receipt."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.texts import day, esc, moment, money, t
+from core.domain.credit import Health
+from core.domain.quotes import QuoteKind
+from core.services.methods import MethodView
+from core.services.overview import Overview
+from core.services.payments import Outcome, PaymentOutcome
+from core.services.quotes import QuoteView
+
+
+def status_screen(lang: str, view: Overview) -> str:
+    s = view.summary
+    lines = [t(lang, "status.title"), t(lang, "status.outstanding", amount=money(s.outstanding))]
+    lines.append(t(lang, "status.current_bill", amount=money(s.current_bill)))
+    if s.next_due_date is not None:
+        when = day(s.next_due_date, lang)
+        lines.append(t(lang, "status.next_due", date=when, amount=money(s.next_due_amount)))
+    else:
+        lines.append(t(lang, "status.no_next_due"))
+    if s.overdue_amount:
+        bucket = view.record.bucket.value if view.record.bucket else ""
+        lines.append(
+            t(
+                lang,
+                "status.overdue",
+                days=s.overdue_days,
+                bucket=bucket,
+                amount=money(s.overdue_amount),
+                penalty=money(s.penalty),
+            )
+        )
+    for line in view.credit_lines:
+        if line.frozen:
+            lines.append(
+                t(lang, "status.credit_frozen", provider=esc(line.provider), used=money(line.used))
+            )
+        else:
+            lines.append(
+                t(
+                    lang,
+                    "status.credit_line",
+                    provider=esc(line.provider),
+                    limit=money(line.limit),
+                    used=money(line.used),
+                    available=money(line.available),
+                )
+            )
+    lines.extend(_autopay_lines(lang, view))
+    lines.append(_health(lang, view))
+    return "\n".join(lines)
+
+
+def _autopay_lines(lang: str, view: Overview) -> list[str]:
+    on = [a for a in view.autopay if a.enabled]
+    if not on:
+        return [t(lang, "status.autopay_none")]
+    return [
+        t(lang, "status.autopay_on", title=esc(a.title), method=esc(a.method_label))
+        if a.method_label
+        else t(lang, "status.autopay_no_method", title=esc(a.title))
+        for a in on
+    ]
+
+
+def _health(lang: str, view: Overview) -> str:
+    record = view.record
+    key = f"status.health.{record.health.value}"
+    if record.health is Health.OVERDUE:
+        return t(lang, key, days=record.overdue_days)
+    return t(lang, key, on_time=record.on_time, late=record.late)
+
+
+def quote_screen(
+    lang: str, quote: QuoteView, method: MethodView, method_text: str, title: str, timezone: str
+) -> str:
+    kind = quote.request.kind
+    what = t(lang, f"repay.what.{kind.value}", title=esc(title))
+    parts = quote.breakdown
+    breakdown = t(
+        lang,
+        "repay.breakdown",
+        penalty=money(parts.penalty),
+        fee=money(parts.fee),
+        interest=money(parts.interest),
+        principal=money(parts.principal),
+    )
+    text = t(
+        lang,
+        "repay.confirm",
+        what=what,
+        amount=money(quote.amount),
+        breakdown=breakdown,
+        method=esc(method_text),
+        balance=money(method.balance),
+        expires=moment(quote.expires_at, lang, timezone),
+    )
+    if method.balance < quote.amount:
+        text += "\n" + t(lang, "repay.low_balance")
+    return text
+
+
+def outcome_screen(lang: str, outcome: PaymentOutcome, method_text: str) -> str:
+    balance = money(outcome.method_balance or Decimal("0"))
+    if outcome.outcome is Outcome.SUCCEEDED:
+        return t(
+            lang,
+            "repay.succeeded",
+            amount=money(outcome.amount),
+            method=esc(method_text),
+            balance=balance,
+            outstanding=money(outcome.outstanding_after or Decimal("0")),
+        )
+    return t(
+        lang,
+        f"repay.failed.{outcome.failure_reason}",
+        method=esc(method_text),
+        balance=balance,
+        amount=money(outcome.amount),
+    )
+
+
+QUOTE_KINDS_WITH_PLAN = (QuoteKind.PERIOD, QuoteKind.PAYOFF)

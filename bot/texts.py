@@ -1,0 +1,80 @@
+"""Every user-visible string, from the gettext catalogs in ``bot/locales`` (Babel).
+
+Message ids are namespaced keys (``status.title``); both catalogs must define every
+key, and a missing one is an error rather than a silent fallback. Amounts render as
+``¥1,234.56`` and dates in the reader's language.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from html import escape
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+LOCALES = Path(__file__).parent / "locales"
+LANGUAGE_LOCALES = {"zh": "zh_CN", "en": "en"}
+
+
+class MissingText(KeyError):
+    """A key that a catalog does not define."""
+
+
+@cache
+def catalog_keys(language: str) -> frozenset[str]:
+    with (LOCALES / LANGUAGE_LOCALES[language] / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        return frozenset(str(m.id) for m in read_po(f) if m.id)
+
+
+@cache
+def _translations(language: str) -> Translations:
+    """The catalog compiled in memory, so no build step produces ``.mo`` files."""
+    locale = LANGUAGE_LOCALES[language]
+    with (LOCALES / locale / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        catalog = read_po(f, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer)
+
+
+def t(language: str, key: str, **values: object) -> str:
+    """The text for ``key`` in ``language`` with ``values`` filled in (already escaped)."""
+    if key not in catalog_keys(language):
+        raise MissingText(f"{language}: {key}")
+    return _translations(language).gettext(key).format(**values)
+
+
+def esc(text: str) -> str:
+    """Escape user-provided text (titles, labels) for HTML parse mode."""
+    return escape(text, quote=False)
+
+
+def money(amount: Decimal) -> str:
+    """¥1,234.56 — the same in both languages."""
+    return "¥" + format_decimal(amount, format="#,##0.00", locale="en")
+
+
+def day(value: date, language: str) -> str:
+    return format_date(
+        value, format="long" if language == "zh" else "medium", locale=_loc(language)
+    )
+
+
+def moment(value: datetime, language: str, timezone: str) -> str:
+    """An instant as the reader's local time of day and date."""
+    local = value.astimezone(ZoneInfo(timezone))
+    return format_datetime(local, format="short", locale=_loc(language))
+
+
+def _loc(language: str) -> str:
+    return LANGUAGE_LOCALES[language]

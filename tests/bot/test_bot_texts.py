@@ -1,0 +1,122 @@
+"""The catalogs: both languages define the same keys, every key the code uses exists,
+placeholders agree, and every text is valid Telegram HTML once filled in."""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from bot.texts import MissingText, catalog_keys, day, esc, moment, money, t
+
+BOT = Path(__file__).resolve().parents[2] / "bot"
+ALLOWED_TAGS = {"b", "i", "u", "s", "code", "pre", "a"}
+
+
+def _used_keys() -> set[str]:
+    """Literal keys passed to t(...) in the bot's code; f-string keys are checked below."""
+    pattern = re.compile(r"""\bt\(\s*[\w.]+,\s*["']([a-z_]+\.[a-z_.]+)["']""")
+    found: set[str] = set()
+    for path in BOT.rglob("*.py"):
+        found.update(pattern.findall(path.read_text()))
+    return found
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_both_languages_define_the_same_keys() -> None:
+    assert catalog_keys("zh") == catalog_keys("en")
+    assert len(catalog_keys("zh")) > 50
+
+
+def test_every_key_the_code_uses_exists() -> None:
+    used = _used_keys()
+    assert "status.title" in used  # the scan itself works
+    assert used - catalog_keys("en") == set()
+
+
+@pytest.mark.parametrize(
+    "prefix", ["amount.", "repay.failed.", "status.health.", "method.", "repay.what.", "menu."]
+)
+def test_dynamic_key_families_are_complete(prefix: str) -> None:
+    from core.domain.credit import Health
+    from core.domain.quotes import QuoteKind
+    from core.gateway.port import DebitFailure
+    from core.money import AmountProblem
+    from core.services.methods import MethodKind
+
+    members = {
+        "amount.": [p.value for p in AmountProblem],
+        "repay.failed.": [f.value for f in DebitFailure],
+        "status.health.": [h.value for h in Health],
+        "method.": [k.value for k in MethodKind],
+        "repay.what.": [k.value for k in QuoteKind],
+        "menu.": ["start", "status", "repay", "payoff", "help", "lang", "cancel"],
+    }[prefix]
+    for language in ("zh", "en"):
+        assert {prefix + m for m in members} <= catalog_keys(language)
+
+
+class _Checker(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        assert tag in ALLOWED_TAGS, tag
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack, f"unbalanced </{tag}>"
+        assert self.stack.pop() == tag
+
+
+@pytest.mark.parametrize("key", sorted(catalog_keys("en")))
+def test_texts_are_valid_html_with_the_same_placeholders(key: str) -> None:
+    zh, en = t("zh", key, **_dummy(key)), t("en", key, **_dummy(key))
+    for text in (zh, en):
+        checker = _Checker()
+        checker.feed(text)
+        checker.close()
+        assert checker.stack == []
+        assert text.strip()
+        assert len(text) <= 4096
+
+
+def _dummy(key: str) -> dict[str, object]:
+    from bot.texts import _translations
+
+    fields = _fields(_translations("en").gettext(key)) | _fields(_translations("zh").gettext(key))
+    return dict.fromkeys(fields, "x")
+
+
+def test_placeholders_agree_between_languages() -> None:
+    from bot.texts import _translations
+
+    for key in catalog_keys("en"):
+        en = _fields(_translations("en").gettext(key))
+        zh = _fields(_translations("zh").gettext(key))
+        assert en == zh, key
+
+
+def test_missing_key_is_an_error() -> None:
+    with pytest.raises(MissingText):
+        t("en", "no.such.key")
+
+
+def test_formatting_helpers() -> None:
+    assert money(Decimal("1234.5")) == "¥1,234.50"
+    assert money(Decimal("0")) == "¥0.00"
+    assert day(date(2026, 12, 5), "zh") == "2026年12月5日"
+    assert day(date(2026, 12, 5), "en") == "Dec 5, 2026"
+    instant = datetime(2026, 11, 22, 2, 30, tzinfo=UTC)  # 10:30 in Shanghai
+    assert "10:30" in moment(instant, "zh", "Asia/Shanghai")
+    assert "10:30" in moment(instant, "en", "Asia/Shanghai")
+    assert esc("<b>&") == "&lt;b&gt;&amp;"
