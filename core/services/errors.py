@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 
 class ServiceError(Exception):
     code = "error"
@@ -49,7 +51,7 @@ class Overpayment(ServiceError):
 
     code = "overpayment"
 
-    def __init__(self, owed: object) -> None:
+    def __init__(self, owed: Decimal) -> None:
         super().__init__(f"more than the {owed} owed")
         self.owed = owed
 

@@ -217,12 +217,22 @@ async def create_quote(
     return quote_view(row)
 
 
+async def _own_quote(uow: UnitOfWork, user_id: int, quote_id: str) -> QuoteRow:
+    row = await uow.session.get(QuoteRow, quote_id)
+    if row is None or row.user_id != user_id:
+        raise NotFound("quote")
+    return row
+
+
+async def get_quote(uow: UnitOfWork, user_id: int, quote_id: str) -> QuoteView:
+    """One of the user's quotes; someone else's or an unknown id is ``NotFound``."""
+    return quote_view(await _own_quote(uow, user_id, quote_id))
+
+
 async def requote_with_method(
     uow: UnitOfWork, user_id: int, quote_id: str, method_id: int, now: datetime
 ) -> QuoteView:
     """The same choice as an earlier quote of the user's, priced anew for another method."""
-    row = await uow.session.get(QuoteRow, quote_id)
-    if row is None or row.user_id != user_id:
-        raise NotFound("quote")
+    row = await _own_quote(uow, user_id, quote_id)
     ttl = row.expires_at - row.created_at
     return await create_quote(uow, user_id, request_of(row), now, method_id=method_id, ttl=ttl)

@@ -29,7 +29,7 @@ from core.services.methods import MethodKind, add_method, remove_method
 from core.services.overview import status_overview
 from core.services.payments import Outcome, QuoteClosed, confirm_quote
 from core.services.plans import get_plan
-from core.services.quotes import QuoteRequest, create_quote, requote_with_method
+from core.services.quotes import QuoteRequest, create_quote, get_quote, requote_with_method
 
 TODAY = date(2026, 11, 22)
 FEE_BILL = Decimal("107.20")  # period 1 of 1200.00 over 12 at 0.6 %: 100.00 + 7.20 fee
@@ -527,6 +527,10 @@ async def test_same_quote_twice_debits_once(db: Database, make: Any) -> None:
         assert again.repeated is True
         assert again.payment_id == first.payment_id
         assert again.amount == first.amount
+    async with db.uow() as uow:
+        assert (await get_quote(uow, user, again.quote_id)) == again
+        with pytest.raises(NotFound):
+            await get_quote(uow, other, again.quote_id)
         assert again.method_balance == Decimal("500.00") - FEE_BILL
     assert await make.balance(card) == Decimal("500.00") - FEE_BILL
     assert await make.count(PaymentRow) == 1
@@ -565,6 +569,10 @@ async def test_requote_with_another_method_keeps_the_choice(
     assert again.method_id == spare.method_id != first.method_id == card
     assert again.request == first.request
     assert again.amount == first.amount
+    async with db.uow() as uow:
+        assert (await get_quote(uow, user, again.quote_id)) == again
+        with pytest.raises(NotFound):
+            await get_quote(uow, other, again.quote_id)
     async with db.uow() as uow:
         with pytest.raises(NotFound):  # someone else's quote
             await requote_with_method(uow, other, first.quote_id, spare.method_id, now)
