@@ -22,14 +22,14 @@ from telegram.ext import (
 
 from bot.callbacks import Action, BadCallback, decode
 from bot.deps import Deps, utc_now
-from bot.handlers import basics, common, repay, status
+from bot.handlers import basics, browse, common, repay, status
 from bot.texts import t
 from core.db.uow import Database
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("start", "status", "repay", "payoff", "help", "lang", "cancel")
+COMMANDS = ("start", "status", "repay", "payoff", "plans", "history", "help", "lang", "cancel")
 
 
 def _is(*actions: Action) -> Callable[[object], bool]:
@@ -90,6 +90,13 @@ def build_application(
     app.add_handler(CommandHandler("status", status.status))
     app.add_handler(CommandHandler("repay", repay.repay))
     app.add_handler(CommandHandler("payoff", payoff))
+    app.add_handler(CommandHandler("plans", browse.plans))
+    app.add_handler(CommandHandler("history", browse.history))
+    app.add_handler(CallbackQueryHandler(browse.plans, pattern=_is(Action.MENU_PLANS)))
+    app.add_handler(CallbackQueryHandler(browse.plan_page, pattern=_is(Action.PLAN_VIEW)))
+    app.add_handler(
+        CallbackQueryHandler(browse.history, pattern=_is(Action.MENU_HISTORY, Action.HISTORY_PAGE))
+    )
     app.add_handler(CallbackQueryHandler(repay.repay, pattern=_is(Action.MENU_REPAY)))
     app.add_handler(
         CallbackQueryHandler(

@@ -28,6 +28,8 @@ class Action(StrEnum):
     QUOTE_CONFIRM = "qc"  # quote id
     QUOTE_CANCEL = "qx"  # quote id
     LANGUAGE = "lg"  # zh | en
+    PLAN_VIEW = "pv"  # plan id, page
+    HISTORY_PAGE = "hp"  # page, plan id (0: all plans)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +53,16 @@ _ARITY = {
     Action.QUOTE_CONFIRM: (1,),
     Action.QUOTE_CANCEL: (1,),
     Action.LANGUAGE: (1,),
+    Action.PLAN_VIEW: (2,),
+    Action.HISTORY_PAGE: (2,),
 }
-_INT_ARGS = {Action.REPAY_PERIOD: (0,), Action.REPAY_PAYOFF: (0,), Action.QUOTE_METHOD: (1,)}
+_INT_ARGS = {
+    Action.REPAY_PERIOD: (0,),
+    Action.REPAY_PAYOFF: (0,),
+    Action.QUOTE_METHOD: (1,),
+    Action.PLAN_VIEW: (0, 1),
+    Action.HISTORY_PAGE: (0, 1),
+}
 
 
 def encode(action: Action, *args: object) -> str:

@@ -18,7 +18,15 @@ def _button(text: str, action: Action, *args: object) -> InlineKeyboardButton:
 
 
 def status_keyboard(lang: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[_button(t(lang, "button.repay"), Action.MENU_REPAY)]])
+    return InlineKeyboardMarkup(
+        [
+            [_button(t(lang, "button.repay"), Action.MENU_REPAY)],
+            [
+                _button(t(lang, "button.plans"), Action.MENU_PLANS),
+                _button(t(lang, "button.history"), Action.MENU_HISTORY),
+            ],
+        ]
+    )
 
 
 def repay_keyboard(lang: str, bill: Decimal) -> InlineKeyboardMarkup:
@@ -87,3 +95,43 @@ def language_keyboard() -> InlineKeyboardMarkup:
 
 def method_label(lang: str, method: MethodView) -> str:
     return t(lang, f"method.{method.kind.value}", label=method.label, last4=method.last4 or "")
+
+
+def plan_list_keyboard(lang: str, plans: Sequence[PlanView]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(
+                    t(lang, "plans.button", title=p.title, paid=p.paid_periods, periods=p.periods),
+                    Action.PLAN_VIEW,
+                    p.plan_id,
+                    1,
+                )
+            ]
+            for p in plans
+        ]
+    )
+
+
+def pager_keyboard(
+    lang: str, action: Action, page: int, pages: int, *, first: int, back: Action | None = None
+) -> InlineKeyboardMarkup:
+    """◀ ▶ between pages; ``first`` is the id that leads the callback arguments."""
+    if action is Action.PLAN_VIEW:
+
+        def data(p: int) -> tuple[object, ...]:
+            return (first, p)
+    else:
+
+        def data(p: int) -> tuple[object, ...]:
+            return (p, first)
+
+    row = []
+    if page > 1:
+        row.append(_button(t(lang, "button.prev"), action, *data(page - 1)))
+    if page < pages:
+        row.append(_button(t(lang, "button.next"), action, *data(page + 1)))
+    rows = [row] if row else []
+    if back is not None:
+        rows.append([_button(t(lang, "button.all_plans"), back)])
+    return InlineKeyboardMarkup(rows)

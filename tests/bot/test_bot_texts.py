@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import COMMANDS
 from bot.texts import MissingText, catalog_keys, day, esc, moment, money, t
 
 BOT = Path(__file__).resolve().parents[2] / "bot"
@@ -58,7 +59,7 @@ def test_dynamic_key_families_are_complete(prefix: str) -> None:
         "status.health.": [h.value for h in Health],
         "method.": [k.value for k in MethodKind],
         "repay.what.": [k.value for k in QuoteKind],
-        "menu.": ["start", "status", "repay", "payoff", "help", "lang", "cancel"],
+        "menu.": list(COMMANDS),
     }[prefix]
     for language in ("zh", "en"):
         assert {prefix + m for m in members} <= catalog_keys(language)
