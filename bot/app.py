@@ -22,14 +22,26 @@ from telegram.ext import (
 
 from bot.callbacks import Action, BadCallback, decode
 from bot.deps import Deps, utc_now
-from bot.handlers import basics, browse, common, repay, status
+from bot.handlers import add_plan, basics, browse, common, repay, status
+from bot.persistence import DatabasePersistence
 from bot.texts import t
 from core.db.uow import Database
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("start", "status", "repay", "payoff", "plans", "history", "help", "lang", "cancel")
+COMMANDS = (
+    "start",
+    "status",
+    "repay",
+    "payoff",
+    "plans",
+    "history",
+    "add",
+    "help",
+    "lang",
+    "cancel",
+)
 
 
 def _is(*actions: Action) -> Callable[[object], bool]:
@@ -76,6 +88,7 @@ def build_application(
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_url.replace("/bot", "/file/bot"))
         .rate_limiter(AIORateLimiter(max_retries=3))
+        .persistence(DatabasePersistence(db))
         .post_init(_post_init)
         .build()
     )
@@ -83,6 +96,7 @@ def build_application(
     app.add_handler(TypeHandler(Update, log_update), group=-2)
     app.add_handler(TypeHandler(Update, common.refuse_groups), group=-1)
     app.add_handler(ChatMemberHandler(common.track_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(add_plan.conversation())
     app.add_handler(CommandHandler("start", basics.start))
     app.add_handler(CommandHandler("help", basics.help_command))
     app.add_handler(CommandHandler("lang", basics.language_command))

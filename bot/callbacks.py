@@ -30,6 +30,9 @@ class Action(StrEnum):
     LANGUAGE = "lg"  # zh | en
     PLAN_VIEW = "pv"  # plan id, page
     HISTORY_PAGE = "hp"  # page, plan id (0: all plans)
+    ADD_KIND = "ak"  # purchase | cash_advance
+    ADD_METHOD = "am"  # a repayment method
+    ADD_SAVE = "as"  # save | cancel
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,9 @@ _ARITY = {
     Action.LANGUAGE: (1,),
     Action.PLAN_VIEW: (2,),
     Action.HISTORY_PAGE: (2,),
+    Action.ADD_KIND: (1,),
+    Action.ADD_METHOD: (1,),
+    Action.ADD_SAVE: (1,),
 }
 _INT_ARGS = {
     Action.REPAY_PERIOD: (0,),

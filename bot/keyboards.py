@@ -135,3 +135,8 @@ def pager_keyboard(
     if back is not None:
         rows.append([_button(t(lang, "button.all_plans"), back)])
     return InlineKeyboardMarkup(rows)
+
+
+def choice_keyboard(action: Action, options: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """One button per (label, value) for a question in a conversation."""
+    return InlineKeyboardMarkup([[_button(label, action, value)] for label, value in options])

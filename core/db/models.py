@@ -197,3 +197,17 @@ class AllocationLineRow(Base):
     fee: Mapped[Decimal]
     interest: Mapped[Decimal]
     principal: Mapped[Decimal]
+
+
+class BotStateRow(Base):
+    """Conversation states and per-user scratch data of the chat adapter, kept across restarts."""
+
+    __tablename__ = "bot_state"
+    __table_args__ = (UniqueConstraint("kind", "name", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # user_data | conversation
+    name: Mapped[str] = mapped_column(String(32))  # conversation name, "" for user_data
+    key: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # whose, for /forget
+    data: Mapped[dict[str, Any]]

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from core.db.models import User
+from core.db.models import BotStateRow, User
 from core.db.uow import UnitOfWork
 from core.services.errors import InvalidInput, NotFound
 
@@ -123,9 +123,11 @@ async def set_active(uow: UnitOfWork, telegram_id: int, active: bool) -> bool:
 
 
 async def forget_user(uow: UnitOfWork, telegram_id: int) -> bool:
-    """Delete the user and, by cascade, every plan, payment, card and quote of theirs."""
+    """Delete the user and, by cascade, every plan, payment, card and quote of theirs,
+    and the chat's saved conversation state."""
     if await uow.session.get(User, telegram_id) is None:
         return False
     await uow.session.execute(delete(User).where(User.telegram_id == telegram_id))
+    await uow.session.execute(delete(BotStateRow).where(BotStateRow.user_id == telegram_id))
     await uow.commit()
     return True
