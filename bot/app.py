@@ -22,7 +22,7 @@ from telegram.ext import (
 
 from bot.callbacks import Action, BadCallback, decode
 from bot.deps import Deps, utc_now
-from bot.handlers import add_plan, basics, browse, common, repay, status
+from bot.handlers import account, add_plan, basics, browse, common, repay, status
 from bot.persistence import DatabasePersistence
 from bot.texts import t
 from core.db.uow import Database
@@ -38,8 +38,12 @@ COMMANDS = (
     "plans",
     "history",
     "add",
+    "export",
     "help",
+    "faq",
+    "support",
     "lang",
+    "forget",
     "cancel",
 )
 
@@ -104,6 +108,11 @@ def build_application(
     app.add_handler(CommandHandler("status", status.status))
     app.add_handler(CommandHandler("repay", repay.repay))
     app.add_handler(CommandHandler("payoff", payoff))
+    app.add_handler(CommandHandler("faq", account.faq))
+    app.add_handler(CommandHandler("support", account.support))
+    app.add_handler(CommandHandler("export", account.export))
+    app.add_handler(CommandHandler("forget", account.forget))
+    app.add_handler(CallbackQueryHandler(account.forget_confirmed, pattern=_is(Action.FORGET)))
     app.add_handler(CommandHandler("plans", browse.plans))
     app.add_handler(CommandHandler("history", browse.history))
     app.add_handler(CallbackQueryHandler(browse.plans, pattern=_is(Action.MENU_PLANS)))

@@ -33,6 +33,7 @@ class Action(StrEnum):
     ADD_KIND = "ak"  # purchase | cash_advance
     ADD_METHOD = "am"  # a repayment method
     ADD_SAVE = "as"  # save | cancel
+    FORGET = "fg"  # yes | no
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,7 @@ _ARITY = {
     Action.ADD_KIND: (1,),
     Action.ADD_METHOD: (1,),
     Action.ADD_SAVE: (1,),
+    Action.FORGET: (1,),
 }
 _INT_ARGS = {
     Action.REPAY_PERIOD: (0,),
