@@ -21,8 +21,8 @@ from telegram.ext import (
 )
 
 from bot.callbacks import Action, BadCallback, decode
-from bot.deps import Deps, utc_now
-from bot.handlers import account, add_plan, basics, browse, common, repay, status
+from bot.deps import Deps, deps, utc_now
+from bot.handlers import account, add_plan, awaiting, basics, browse, cards, common, repay, status
 from bot.persistence import DatabasePersistence
 from bot.texts import t
 from core.db.uow import Database
@@ -38,6 +38,7 @@ COMMANDS = (
     "plans",
     "history",
     "add",
+    "cards",
     "export",
     "help",
     "faq",
@@ -75,10 +76,20 @@ async def payoff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Typed text: an answer to a question in progress, or something not understood."""
-    if context.user_data and context.user_data.get("awaiting") == repay.AWAITING_AMOUNT:
+    """Typed text: the answer to a question in progress, or something not understood."""
+    question = awaiting.pending(context)
+    if question is None:
+        await basics.unknown(update, context)
+    elif awaiting.expired(question, deps(context).clock()):
+        awaiting.done(context)
+        user = await common.current_user(update, context)
+        await common.show(update, t(user.language, "common.timed_out"), edit=False)
+    elif question["what"] == repay.AWAITING_AMOUNT:
         await repay.custom_amount(update, context)
+    elif question["what"] in cards.QUESTIONS:
+        await cards.typed(update, context, question)
     else:
+        awaiting.done(context)
         await basics.unknown(update, context)
 
 
@@ -108,6 +119,17 @@ def build_application(
     app.add_handler(CommandHandler("status", status.status))
     app.add_handler(CommandHandler("repay", repay.repay))
     app.add_handler(CommandHandler("payoff", payoff))
+    app.add_handler(CommandHandler("cards", cards.cards))
+    app.add_handler(CallbackQueryHandler(cards.cards, pattern=_is(Action.CARDS)))
+    app.add_handler(CallbackQueryHandler(cards.add_card, pattern=_is(Action.CARD_ADD)))
+    app.add_handler(
+        CallbackQueryHandler(
+            cards.card_action,
+            pattern=_is(
+                Action.CARD_VIEW, Action.CARD_DEFAULT, Action.CARD_REMOVE, Action.CARD_TOPUP
+            ),
+        )
+    )
     app.add_handler(CommandHandler("faq", account.faq))
     app.add_handler(CommandHandler("support", account.support))
     app.add_handler(CommandHandler("export", account.export))

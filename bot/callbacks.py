@@ -34,6 +34,12 @@ class Action(StrEnum):
     ADD_METHOD = "am"  # a repayment method
     ADD_SAVE = "as"  # save | cancel
     FORGET = "fg"  # yes | no
+    CARDS = "cl"
+    CARD_VIEW = "cv"  # method id
+    CARD_DEFAULT = "cf"  # method id
+    CARD_REMOVE = "cr"  # method id
+    CARD_TOPUP = "ct"  # method id
+    CARD_ADD = "ca"  # (kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,11 @@ _ARITY = {
     Action.ADD_METHOD: (1,),
     Action.ADD_SAVE: (1,),
     Action.FORGET: (1,),
+    Action.CARD_VIEW: (1,),
+    Action.CARD_DEFAULT: (1,),
+    Action.CARD_REMOVE: (1,),
+    Action.CARD_TOPUP: (1,),
+    Action.CARD_ADD: (0, 1),
 }
 _INT_ARGS = {
     Action.REPAY_PERIOD: (0,),
@@ -70,6 +81,10 @@ _INT_ARGS = {
     Action.QUOTE_METHOD: (1,),
     Action.PLAN_VIEW: (0, 1),
     Action.HISTORY_PAGE: (0, 1),
+    Action.CARD_VIEW: (0,),
+    Action.CARD_DEFAULT: (0,),
+    Action.CARD_REMOVE: (0,),
+    Action.CARD_TOPUP: (0,),
 }
 
 

@@ -8,6 +8,7 @@ from telegram.ext import ContextTypes
 
 from bot.callbacks import decode
 from bot.deps import deps
+from bot.handlers import awaiting
 from bot.handlers.common import current_user, show
 from bot.keyboards import language_keyboard
 from bot.texts import esc, t
@@ -48,7 +49,7 @@ async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Leave whatever conversation is in progress."""
     user = await current_user(update, context)
-    had = context.user_data.pop("awaiting", None) if context.user_data is not None else None
+    had = awaiting.done(context)
     key = "common.cancelled" if had else "common.nothing_to_cancel"
     await show(update, t(user.language, key), edit=False)
 

@@ -9,6 +9,7 @@ from telegram.ext import ContextTypes
 
 from bot.callbacks import Action, decode
 from bot.deps import deps
+from bot.handlers import awaiting
 from bot.handlers.common import current_user, show, stale_button
 from bot.keyboards import (
     confirm_keyboard,
@@ -76,8 +77,7 @@ async def repay_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     }.get(choice.action)
     if kind is None:
         await query.answer()
-        if context.user_data is not None:
-            context.user_data["awaiting"] = AWAITING_AMOUNT
+        awaiting.expect(context, AWAITING_AMOUNT, deps(context).clock())
         await show(update, t(user.language, "repay.ask_amount"))
         return
     if kind is QuoteKind.BILL or choice.args:
@@ -104,8 +104,6 @@ async def plan_choice(
 
 async def custom_amount(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The amount typed after "custom amount"; a bad one is explained and asked again."""
-    if context.user_data is None or context.user_data.get("awaiting") != AWAITING_AMOUNT:
-        return
     user = await current_user(update, context)
     message = update.effective_message
     assert message is not None
@@ -117,7 +115,7 @@ async def custom_amount(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await show(update, f"{text}\n{t(user.language, 'repay.ask_amount')}", edit=False)
         return
     if await offer(update, context, user, QuoteRequest(QuoteKind.CUSTOM, amount=amount)):
-        context.user_data.pop("awaiting", None)
+        awaiting.done(context)
 
 
 async def offer(

@@ -1,0 +1,185 @@
+"""/cards: bank cards, WeChat Pay and Alipay — add, remove, make default, top up (F6)."""
+
+from __future__ import annotations
+
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from bot.callbacks import Action, decode, encode
+from bot.deps import deps
+from bot.handlers import awaiting
+from bot.handlers.common import current_user, show, stale_button
+from bot.keyboards import choice_keyboard, method_label
+from bot.texts import esc, money, t
+from core.money import AmountError, parse_amount
+from core.services.errors import InvalidInput, ServiceError
+from core.services.methods import (
+    MethodKind,
+    MethodView,
+    add_method,
+    list_methods,
+    remove_method,
+    set_default,
+    top_up,
+)
+
+LABEL, LAST4, TOPUP = "card_label", "card_last4", "topup"
+
+
+def _button(text: str, action: Action, *args: object) -> list[InlineKeyboardButton]:
+    return [InlineKeyboardButton(text, callback_data=encode(action, *args))]
+
+
+async def cards(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The list of methods with their balances."""
+    user = await current_user(update, context)
+    lang = user.language
+    if update.callback_query:
+        await update.callback_query.answer()
+    async with deps(context).db.uow() as uow:
+        methods = await list_methods(uow, user.telegram_id)
+    rows = [_button(_row(lang, m), Action.CARD_VIEW, m.method_id) for m in methods]
+    rows.append(_button(t(lang, "button.add_method"), Action.CARD_ADD))
+    text = t(lang, "cards.title") if methods else t(lang, "cards.none")
+    await show(update, text, InlineKeyboardMarkup(rows), edit=update.callback_query is not None)
+
+
+def _row(lang: str, m: MethodView) -> str:
+    default = t(lang, "cards.default_mark") if m.is_default else ""
+    return t(
+        lang, "cards.row", label=method_label(lang, m), balance=money(m.balance), default=default
+    )
+
+
+async def card_action(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """View, make default, remove or top up one of the user's methods."""
+    query = update.callback_query
+    assert query is not None
+    user = await current_user(update, context)
+    lang, data, d = user.language, decode(query.data), deps(context)
+    method_id = data.int_arg(0)
+    try:
+        async with d.db.uow() as uow:
+            method = next(
+                m for m in await list_methods(uow, user.telegram_id) if m.method_id == method_id
+            )
+            if data.action is Action.CARD_DEFAULT:
+                await set_default(uow, user.telegram_id, method_id)
+            elif data.action is Action.CARD_REMOVE:
+                await remove_method(uow, user.telegram_id, method_id, d.clock())
+    except (StopIteration, ServiceError):
+        await stale_button(update, lang)
+        return
+    await query.answer()
+    label = esc(method_label(lang, method))
+    if data.action is Action.CARD_VIEW:
+        default = t(lang, "cards.default_mark") if method.is_default else ""
+        keyboard = InlineKeyboardMarkup(
+            [
+                _button(t(lang, "button.top_up"), Action.CARD_TOPUP, method_id),
+                _button(t(lang, "button.make_default"), Action.CARD_DEFAULT, method_id),
+                _button(t(lang, "button.remove"), Action.CARD_REMOVE, method_id),
+                _button(t(lang, "button.back"), Action.CARDS),
+            ]
+        )
+        text = t(lang, "cards.detail", label=label, balance=money(method.balance), default=default)
+        await show(update, text, keyboard)
+    elif data.action is Action.CARD_TOPUP:
+        awaiting.expect(context, TOPUP, d.clock(), method=str(method_id))
+        limit = money(d.settings.max_topup)
+        await show(update, t(lang, "cards.ask_topup", label=label, limit=limit))
+    elif data.action is Action.CARD_DEFAULT:
+        await show(update, t(lang, "cards.default_set", label=label))
+    else:
+        await show(update, t(lang, "cards.removed", label=label))
+
+
+async def add_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Choose the kind, then the name is typed (and a bank card's last 4 digits)."""
+    query = update.callback_query
+    assert query is not None
+    user = await current_user(update, context)
+    lang, data = user.language, decode(query.data)
+    await query.answer()
+    if not data.args:
+        options = [(t(lang, f"kind_method.{k.value}"), k.value) for k in MethodKind]
+        await show(update, t(lang, "cards.choose_kind"), choice_keyboard(Action.CARD_ADD, options))
+        return
+    kind = MethodKind(data.args[0]) if data.args[0] in set(MethodKind) else None
+    if kind is None:
+        await stale_button(update, lang)
+        return
+    awaiting.expect(context, LABEL, deps(context).clock(), kind=kind.value)
+    await show(update, t(lang, "cards.ask_label"))
+
+
+async def typed(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, question: dict[str, str]
+) -> None:
+    """A typed answer to one of this module's questions."""
+    user = await current_user(update, context)
+    lang, d = user.language, deps(context)
+    message = update.effective_message
+    assert message is not None
+    text = (message.text or "").strip()
+    if question["what"] == LABEL:
+        if not 1 <= len(text) <= 64:
+            await show(update, t(lang, "add.text_length", limit=64), edit=False)
+            return
+        if question["kind"] == MethodKind.BANK_CARD.value:
+            awaiting.expect(context, LAST4, d.clock(), kind=question["kind"], label=text)
+            await show(update, t(lang, "cards.ask_last4"), edit=False)
+            return
+        await _save(update, context, question["kind"], text, None)
+    elif question["what"] == LAST4:
+        if not re.fullmatch(r"\d{4}", text):
+            await show(update, t(lang, "cards.bad_last4"), edit=False)
+            return
+        await _save(update, context, question["kind"], question["label"], text)
+    else:
+        await _top_up(update, context, int(question["method"]), text)
+
+
+async def _save(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str, label: str, last4: str | None
+) -> None:
+    user = await current_user(update, context)
+    d = deps(context)
+    async with d.db.uow() as uow:
+        method = await add_method(uow, user.telegram_id, MethodKind(kind), label, last4, d.clock())
+    awaiting.done(context)
+    text = t(user.language, "cards.added", label=esc(method_label(user.language, method)))
+    await show(update, text, edit=False)
+
+
+async def _top_up(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, method_id: int, text: str
+) -> None:
+    user = await current_user(update, context)
+    lang, d = user.language, deps(context)
+    try:
+        amount = parse_amount(text)
+    except AmountError as exc:
+        await show(update, t(lang, f"amount.{exc.problem.value}", text=esc(text[:40])), edit=False)
+        return
+    try:
+        async with d.db.uow() as uow:
+            method = await top_up(uow, user.telegram_id, method_id, amount, d.settings.max_topup)
+    except InvalidInput:
+        limit = money(d.settings.max_topup)
+        await show(update, t(lang, "cards.topup_too_large", limit=limit), edit=False)
+        return
+    except ServiceError:
+        awaiting.done(context)
+        await show(update, t(lang, "common.stale_button"), edit=False)
+        return
+    awaiting.done(context)
+    label = esc(method_label(lang, method))
+    await show(
+        update, t(lang, "cards.topped_up", label=label, balance=money(method.balance)), edit=False
+    )
+
+
+QUESTIONS = (LABEL, LAST4, TOPUP)
