@@ -115,7 +115,7 @@ def plan_list_keyboard(lang: str, plans: Sequence[PlanView]) -> InlineKeyboardMa
 
 def pager_keyboard(
     lang: str, action: Action, page: int, pages: int, *, first: int, back: Action | None = None
-) -> InlineKeyboardMarkup:
+) -> InlineKeyboardMarkup | None:
     """◀ ▶ between pages; ``first`` is the id that leads the callback arguments."""
     if action is Action.PLAN_VIEW:
 
@@ -134,7 +134,7 @@ def pager_keyboard(
     rows = [row] if row else []
     if back is not None:
         rows.append([_button(t(lang, "button.all_plans"), back)])
-    return InlineKeyboardMarkup(rows)
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def choice_keyboard(action: Action, options: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
