@@ -30,12 +30,13 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
         )
         self.db = db
 
-    async def _rows(self, kind: str, name: str = "") -> list[BotStateRow]:
+    async def _rows(self, kind: str, name: str = "") -> list[tuple[str, Data]]:
+        """(key, data) of every row of a kind, read while the session is open."""
         async with self.db.uow() as uow:
             found = await uow.session.scalars(
                 select(BotStateRow).where(BotStateRow.kind == kind, BotStateRow.name == name)
             )
-            return list(found)
+            return [(row.key, dict(row.data)) for row in found]
 
     async def _put(self, kind: str, name: str, key: str, user_id: int, data: Data | None) -> None:
         async with self.db.uow() as uow:
@@ -56,7 +57,7 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
             await uow.commit()
 
     async def get_user_data(self) -> dict[int, Data]:
-        return {int(row.key): dict(row.data) for row in await self._rows(USER_DATA)}
+        return {int(key): data for key, data in await self._rows(USER_DATA)}
 
     async def update_user_data(self, user_id: int, data: Data) -> None:
         # Round-trip through JSON: only plain values belong in persisted user data.
@@ -71,8 +72,8 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
 
     async def get_conversations(self, name: str) -> ConversationDict:
         return {
-            tuple(json.loads(row.key)): row.data["state"]
-            for row in await self._rows(CONVERSATION, name)
+            tuple(json.loads(key)): data["state"]
+            for key, data in await self._rows(CONVERSATION, name)
         }
 
     async def update_conversation(
