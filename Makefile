@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := test
-.PHONY: venv test check bench demo clean distclean
+.PHONY: venv test check bench demo sandbox run clean distclean
 
 venv: $(STAMP)
 
@@ -23,6 +23,14 @@ check: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+
+# The bot in the terminal against the built-in Bot API emulator: no token, no network.
+sandbox: $(STAMP)
+	$(VENV)/bin/repaybot sandbox
+
+# The bot against Telegram (needs BOT_TOKEN in the environment or .env).
+run: $(STAMP)
+	$(VENV)/bin/repaybot run
 
 # Loads the sample data into the configured database (./data/repaybot.db by default)
 # and shows what the schedule calculator prints.

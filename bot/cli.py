@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import sandbox
 from bot.run import add_commands
 from core.cli import build_parser, dispatch
 
@@ -10,6 +11,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default: the process arguments), run the command, return its exit code."""
     parser = build_parser()
     add_commands(parser.commands)
+    sandbox.add_command(parser.commands)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already printed on stderr

@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, encode
 from bot.texts import money, t
-from core.services.methods import MethodView
+from core.services.methods import MethodKind, MethodView
 from core.services.plans import PlanView
 
 
@@ -94,6 +94,10 @@ def language_keyboard() -> InlineKeyboardMarkup:
 
 
 def method_label(lang: str, method: MethodView) -> str:
+    """How a method is named to its owner; a wallet label that already names it stays as is."""
+    kind_name = t(lang, f"kind_method.{method.kind.value}")
+    if method.kind is not MethodKind.BANK_CARD and kind_name.lower() in method.label.lower():
+        return method.label
     return t(lang, f"method.{method.kind.value}", label=method.label, last4=method.last4 or "")
 
 

@@ -6,6 +6,7 @@ the database (persistent conversation), so a restart of the bot continues where 
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -19,6 +20,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot.callbacks import Action, decode
 from bot.deps import deps
@@ -272,6 +274,9 @@ def _is(action: Action, values: list[str]) -> str:
 
 
 def conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    # Answers are typed or tapped and tracked per user and chat, not per message, which
+    # is what PTB's per_message warning is about.
+    warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
     text = filters.TEXT & ~filters.COMMAND
     return ConversationHandler(
         entry_points=[CommandHandler("add", start)],

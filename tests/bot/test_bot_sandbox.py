@@ -1,0 +1,43 @@
+"""`repaybot sandbox` as a person runs it: typed lines in, the chat printed out."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _sandbox(tmp_path: Path, script: str, *args: str) -> str:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("BOT_TOKEN", None)
+    url = f"sqlite+aiosqlite:///{tmp_path}/sandbox.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "sandbox", "--database-url", url, *args],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_sandbox_chats_with_numbered_buttons_and_demo_data(tmp_path: Path) -> None:
+    out = _sandbox(tmp_path, "/start\n/status\n#1\n#1\n#1\n#1\n/quit\n")
+    assert "bot: 您好，Sandbox！" in out
+    assert "待还总额：¥15,645.88" in out  # the demo data was loaded for user 1001
+    assert "[1] 立即还款" in out
+    assert "bot (edited): 请选择支付方式" in out
+    assert "请确认还款" in out
+    assert "还款成功" in out
+    assert "Traceback" not in out
+
+
+def test_sandbox_in_english_and_a_missing_button(tmp_path: Path) -> None:
+    out = _sandbox(tmp_path, "/status\n#9\n/quit\n", "--user", "1002", "--lang", "en")
+    assert "Overdue 71 days (M3)" in out
+    assert "(no such button)" in out
