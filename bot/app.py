@@ -22,7 +22,20 @@ from telegram.ext import (
 
 from bot.callbacks import Action, BadCallback, decode
 from bot.deps import Deps, deps, utc_now
-from bot.handlers import account, add_plan, awaiting, basics, browse, cards, common, repay, status
+from bot.handlers import (
+    account,
+    add_plan,
+    awaiting,
+    basics,
+    browse,
+    cards,
+    common,
+    repay,
+    status,
+)
+from bot.handlers import (
+    settings as preferences,
+)
 from bot.persistence import DatabasePersistence
 from bot.texts import t
 from core.db.uow import Database
@@ -39,6 +52,8 @@ COMMANDS = (
     "history",
     "add",
     "cards",
+    "autopay",
+    "remind",
     "export",
     "help",
     "faq",
@@ -88,6 +103,8 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await repay.custom_amount(update, context)
     elif question["what"] in cards.QUESTIONS:
         await cards.typed(update, context, question)
+    elif question["what"] in preferences.QUESTIONS:
+        await preferences.typed(update, context, question)
     else:
         awaiting.done(context)
         await basics.unknown(update, context)
@@ -129,6 +146,18 @@ def build_application(
                 Action.CARD_VIEW, Action.CARD_DEFAULT, Action.CARD_REMOVE, Action.CARD_TOPUP
             ),
         )
+    )
+    app.add_handler(CommandHandler("autopay", preferences.autopay))
+    app.add_handler(CallbackQueryHandler(preferences.autopay, pattern=_is(Action.AUTOPAY)))
+    app.add_handler(
+        CallbackQueryHandler(
+            preferences.autopay_plan,
+            pattern=_is(Action.AUTOPAY_PLAN, Action.AUTOPAY_TOGGLE, Action.AUTOPAY_METHOD),
+        )
+    )
+    app.add_handler(CommandHandler("remind", preferences.remind))
+    app.add_handler(
+        CallbackQueryHandler(preferences.remind, pattern=_is(Action.REMIND, Action.REMIND_DAYS))
     )
     app.add_handler(CommandHandler("faq", account.faq))
     app.add_handler(CommandHandler("support", account.support))

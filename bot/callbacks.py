@@ -40,6 +40,12 @@ class Action(StrEnum):
     CARD_REMOVE = "cr"  # method id
     CARD_TOPUP = "ct"  # method id
     CARD_ADD = "ca"  # (kind)
+    AUTOPAY = "al"
+    AUTOPAY_PLAN = "ap"  # plan id
+    AUTOPAY_TOGGLE = "at"  # plan id
+    AUTOPAY_METHOD = "ac"  # plan id, method id
+    REMIND = "rm"  # toggle | overdue | time | zone
+    REMIND_DAYS = "rd"  # a preset such as 3-1-0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +80,11 @@ _ARITY = {
     Action.CARD_REMOVE: (1,),
     Action.CARD_TOPUP: (1,),
     Action.CARD_ADD: (0, 1),
+    Action.AUTOPAY_PLAN: (1,),
+    Action.AUTOPAY_TOGGLE: (1,),
+    Action.AUTOPAY_METHOD: (2,),
+    Action.REMIND: (1,),
+    Action.REMIND_DAYS: (1,),
 }
 _INT_ARGS = {
     Action.REPAY_PERIOD: (0,),
@@ -85,6 +96,9 @@ _INT_ARGS = {
     Action.CARD_DEFAULT: (0,),
     Action.CARD_REMOVE: (0,),
     Action.CARD_TOPUP: (0,),
+    Action.AUTOPAY_PLAN: (0,),
+    Action.AUTOPAY_TOGGLE: (0,),
+    Action.AUTOPAY_METHOD: (0, 1),
 }
 
 
