@@ -36,6 +36,7 @@ from bot.handlers import (
 from bot.handlers import (
     settings as preferences,
 )
+from bot.handlers.awaiting import timeout_minutes
 from bot.persistence import DatabasePersistence
 from bot.texts import t
 from core.db.uow import Database
@@ -95,10 +96,11 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     question = awaiting.pending(context)
     if question is None:
         await basics.unknown(update, context)
-    elif awaiting.expired(question, deps(context).clock()):
+    elif awaiting.expired(question, deps(context).clock(), deps(context).settings):
         awaiting.done(context)
         user = await common.current_user(update, context)
-        await common.show(update, t(user.language, "common.timed_out"), edit=False)
+        minutes = timeout_minutes(deps(context).settings)
+        await common.show(update, t(user.language, "common.timed_out", minutes=minutes), edit=False)
     elif question["what"] == repay.AWAITING_AMOUNT:
         await repay.custom_amount(update, context)
     elif question["what"] in cards.QUESTIONS:
@@ -128,7 +130,7 @@ def build_application(
     app.add_handler(TypeHandler(Update, log_update), group=-2)
     app.add_handler(TypeHandler(Update, common.refuse_groups), group=-1)
     app.add_handler(ChatMemberHandler(common.track_membership, ChatMemberHandler.MY_CHAT_MEMBER))
-    app.add_handler(add_plan.conversation())
+    app.add_handler(add_plan.conversation(settings.conversation_timeout_seconds))
     app.add_handler(CommandHandler("start", basics.start))
     app.add_handler(CommandHandler("help", basics.help_command))
     app.add_handler(CommandHandler("lang", basics.language_command))

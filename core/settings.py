@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     http_port: int = Field(default=8080, ge=0, le=65535)
     quote_ttl_seconds: int = Field(default=600, ge=30)
+    conversation_timeout_seconds: int = Field(default=600, ge=1)
     autopay_time: time = time(10, 0)
     reminder_time: time = time(9, 0)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)

@@ -24,6 +24,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.callbacks import Action, decode
 from bot.deps import deps
+from bot.handlers.awaiting import timeout_minutes
 from bot.handlers.common import current_user, show
 from bot.keyboards import choice_keyboard
 from bot.texts import day, esc, money, t
@@ -35,7 +36,6 @@ from core.services.errors import InvalidInput, NoCreditLine
 from core.services.plans import PlanDraft, add_plan, preview_plan
 
 PROVIDER, TITLE, KIND, PRINCIPAL, PERIODS, METHOD, RATE, FIRST_DUE, CONFIRM = range(9)
-TIMEOUT_SECONDS = 600
 
 
 def _draft(context: ContextTypes.DEFAULT_TYPE) -> dict[str, str]:
@@ -266,14 +266,16 @@ async def timed_out(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if context.user_data is not None:
         context.user_data.pop("add", None)
     assert update.effective_chat is not None
-    await context.bot.send_message(update.effective_chat.id, t(user.language, "add.timeout"))
+    minutes = timeout_minutes(deps(context).settings)
+    text = t(user.language, "add.timeout", minutes=minutes)
+    await context.bot.send_message(update.effective_chat.id, text)
 
 
 def _is(action: Action, values: list[str]) -> str:
     return f"^{action.value}:({'|'.join(values)})$"
 
 
-def conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def conversation(timeout_seconds: float) -> ConversationHandler:  # type: ignore[type-arg]
     # Answers are typed or tapped and tracked per user and chat, not per message, which
     # is what PTB's per_message warning is about.
     warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
@@ -295,5 +297,5 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
         fallbacks=[CommandHandler("cancel", cancel)],
         name="add_plan",
         persistent=True,
-        conversation_timeout=TIMEOUT_SECONDS,
+        conversation_timeout=timeout_seconds,
     )

@@ -41,3 +41,20 @@ def test_sandbox_in_english_and_a_missing_button(tmp_path: Path) -> None:
     out = _sandbox(tmp_path, "/status\n#9\n/quit\n", "--user", "1002", "--lang", "en")
     assert "Overdue 71 days (M3)" in out
     assert "(no such button)" in out
+
+
+def test_run_without_a_token_refuses_and_points_to_the_sandbox(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "BOT_TOKEN is not set" in done.stderr
+    assert "@BotFather" in done.stderr
+    assert "make sandbox" in done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -85,3 +86,39 @@ async def test_a_typed_answer_times_out_after_ten_minutes(repaybot: RepayBot) ->
     repaybot.clock.advance(minutes=11)
     assert "已超过 10 分钟" in (await chat.say("100")).text
     assert "/help" in (await chat.say("100")).text  # no longer waiting for an amount
+
+
+async def test_add_times_out_with_a_message(repaybot: RepayBot) -> None:
+    await repaybot.stop()
+    repaybot.settings = repaybot.settings.model_copy(update={"conversation_timeout_seconds": 1})
+    await repaybot.start()
+    chat = repaybot.chat(1003)
+    await chat.say("/add")
+    await chat.say("小米")
+    after = repaybot.emulator.seq
+    await repaybot.emulator.wait_for_bot(1003, after=after, timeout=10)
+    assert "添加分期已超时（1 分钟无操作）" in chat.last().text
+    assert "/help" in (await chat.say("Redmi Note")).text  # the conversation is over
+
+
+async def test_pressing_the_same_button_again_is_not_an_error(repaybot: RepayBot) -> None:
+    chat = repaybot.chat(1002, "en")
+    await chat.say("/status")
+    first = await chat.tap("Plans")
+    message_id, data = chat.button("Xiaomi 14 Ultra")
+    again = await repaybot.emulator.press(1002, message_id, callback_data=data)
+    await repaybot.emulator.wait_for_answer(again, timeout=10)
+    schedule = chat.last()
+    repeat = await repaybot.emulator.press(1002, message_id, callback_data=data)
+    answer = await repaybot.emulator.wait_for_answer(repeat, timeout=10)
+    assert answer.accepted
+    assert not answer.show_alert
+    for _ in range(100):  # the handler answers first, then edits
+        not_modified = [c for c in repaybot.emulator.calls if "not modified" in str(c.response)]
+        if not_modified:
+            break
+        await asyncio.sleep(0.05)
+    assert not_modified  # Telegram refused the identical edit …
+    assert chat.last().text == schedule.text  # … and the screen simply stays
+    assert "Sorry" not in chat.last().text
+    assert first.message_id == schedule.message_id
