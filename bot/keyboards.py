@@ -17,6 +17,11 @@ def _button(text: str, action: Action, *args: object) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=encode(action, *args))
 
 
+def button_row(text: str, action: Action, *args: object) -> list[InlineKeyboardButton]:
+    """A keyboard row of one button."""
+    return [_button(text, action, *args)]
+
+
 def status_keyboard(lang: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [

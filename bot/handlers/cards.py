@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot.callbacks import Action, decode, encode
+from bot.callbacks import Action, decode
 from bot.deps import deps
 from bot.handlers import awaiting
 from bot.handlers.common import current_user, show, stale_button
-from bot.keyboards import choice_keyboard, method_label
+from bot.keyboards import button_row, choice_keyboard, method_label
 from bot.texts import esc, money, t
 from core.money import AmountError, parse_amount
 from core.services.errors import InvalidInput, ServiceError
@@ -28,10 +28,6 @@ from core.services.methods import (
 LABEL, LAST4, TOPUP = "card_label", "card_last4", "topup"
 
 
-def _button(text: str, action: Action, *args: object) -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton(text, callback_data=encode(action, *args))]
-
-
 async def cards(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The list of methods with their balances."""
     user = await current_user(update, context)
@@ -40,13 +36,13 @@ async def cards(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.callback_query.answer()
     async with deps(context).db.uow() as uow:
         methods = await list_methods(uow, user.telegram_id)
-    rows = [_button(_row(lang, m), Action.CARD_VIEW, m.method_id) for m in methods]
-    rows.append(_button(t(lang, "button.add_method"), Action.CARD_ADD))
+    rows = [button_row(_line(lang, m), Action.CARD_VIEW, m.method_id) for m in methods]
+    rows.append(button_row(t(lang, "button.add_method"), Action.CARD_ADD))
     text = t(lang, "cards.title") if methods else t(lang, "cards.none")
     await show(update, text, InlineKeyboardMarkup(rows), edit=update.callback_query is not None)
 
 
-def _row(lang: str, m: MethodView) -> str:
+def _line(lang: str, m: MethodView) -> str:
     default = t(lang, "cards.default_mark") if m.is_default else ""
     return t(
         lang, "cards.row", label=method_label(lang, m), balance=money(m.balance), default=default
@@ -78,10 +74,10 @@ async def card_action(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         default = t(lang, "cards.default_mark") if method.is_default else ""
         keyboard = InlineKeyboardMarkup(
             [
-                _button(t(lang, "button.top_up"), Action.CARD_TOPUP, method_id),
-                _button(t(lang, "button.make_default"), Action.CARD_DEFAULT, method_id),
-                _button(t(lang, "button.remove"), Action.CARD_REMOVE, method_id),
-                _button(t(lang, "button.back"), Action.CARDS),
+                button_row(t(lang, "button.top_up"), Action.CARD_TOPUP, method_id),
+                button_row(t(lang, "button.make_default"), Action.CARD_DEFAULT, method_id),
+                button_row(t(lang, "button.remove"), Action.CARD_REMOVE, method_id),
+                button_row(t(lang, "button.back"), Action.CARDS),
             ]
         )
         text = t(lang, "cards.detail", label=label, balance=money(method.balance), default=default)

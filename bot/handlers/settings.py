@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot.callbacks import Action, decode, encode
+from bot.callbacks import Action, decode
 from bot.deps import deps
 from bot.handlers import awaiting
 from bot.handlers.common import current_user, show, stale_button
-from bot.keyboards import method_label
+from bot.keyboards import button_row, method_label
 from bot.texts import esc, t
 from core.services.errors import InvalidInput, ServiceError
 from core.services.methods import list_methods, set_autopay
@@ -24,10 +24,6 @@ from core.services.reminders import (
 
 TIME, ZONE = "remind_time", "remind_zone"
 DAY_PRESETS = ("3-1-0", "7-3-1-0", "1-0", "0")
-
-
-def _row(text: str, action: Action, *args: object) -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton(text, callback_data=encode(action, *args))]
 
 
 async def autopay(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -51,7 +47,7 @@ async def autopay(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             if p.autopay
             else t(lang, "autopay.row_off", title=p.title)
         )
-        rows.append(_row(text, Action.AUTOPAY_PLAN, p.plan_id))
+        rows.append(button_row(text, Action.AUTOPAY_PLAN, p.plan_id))
     time = d.settings.autopay_time.strftime("%H:%M")
     keyboard = InlineKeyboardMarkup(rows)
     await show(
@@ -86,9 +82,9 @@ async def autopay_plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     label = esc(method_label(lang, chosen)) if chosen else t(lang, "autopay.no_method")
     key = "autopay.detail_on" if plan.autopay else "autopay.detail_off"
     toggle = "button.autopay_off" if plan.autopay else "button.autopay_on"
-    rows = [_row(t(lang, toggle), Action.AUTOPAY_TOGGLE, plan_id)]
+    rows = [button_row(t(lang, toggle), Action.AUTOPAY_TOGGLE, plan_id)]
     rows += [
-        _row(
+        button_row(
             t(lang, "button.pay_with", method=method_label(lang, m)),
             Action.AUTOPAY_METHOD,
             plan_id,
@@ -97,7 +93,7 @@ async def autopay_plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         for m in methods
         if m.method_id != plan.autopay_method_id
     ]
-    rows.append(_row(t(lang, "button.back"), Action.AUTOPAY))
+    rows.append(button_row(t(lang, "button.back"), Action.AUTOPAY))
     await show(
         update, t(lang, key, title=esc(plan.title), method=label), InlineKeyboardMarkup(rows)
     )
@@ -150,15 +146,15 @@ def _remind_text(lang: str, s: ReminderSettings) -> str:
 
 def _remind_keyboard(lang: str) -> InlineKeyboardMarkup:
     rows = [
-        _row(t(lang, "button.remind_toggle"), Action.REMIND, "toggle"),
-        _row(t(lang, "button.remind_overdue"), Action.REMIND, "overdue"),
+        button_row(t(lang, "button.remind_toggle"), Action.REMIND, "toggle"),
+        button_row(t(lang, "button.remind_overdue"), Action.REMIND, "overdue"),
     ]
     rows += [
-        _row(t(lang, "button.remind_days", days=p.replace("-", "/")), Action.REMIND_DAYS, p)
+        button_row(t(lang, "button.remind_days", days=p.replace("-", "/")), Action.REMIND_DAYS, p)
         for p in DAY_PRESETS
     ]
-    rows.append(_row(t(lang, "button.remind_time"), Action.REMIND, "time"))
-    rows.append(_row(t(lang, "button.remind_zone"), Action.REMIND, "zone"))
+    rows.append(button_row(t(lang, "button.remind_time"), Action.REMIND, "time"))
+    rows.append(button_row(t(lang, "button.remind_zone"), Action.REMIND, "zone"))
     return InlineKeyboardMarkup(rows)
 
 
