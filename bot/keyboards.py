@@ -123,9 +123,10 @@ def plan_list_keyboard(lang: str, plans: Sequence[PlanView]) -> InlineKeyboardMa
 
 
 def pager_keyboard(
-    lang: str, action: Action, page: int, pages: int, *, first: int, back: Action | None = None
+    lang: str, action: Action, page: int, pages: int, *, first: int, extra: Sequence[Action] = ()
 ) -> InlineKeyboardMarkup | None:
-    """◀ ▶ between pages; ``first`` is the id that leads the callback arguments."""
+    """◀ ▶ between pages; ``first`` is the id that leads the callback arguments. ``extra``
+    adds, under a plan's schedule, its payment history and the way back to all plans."""
     if action is Action.PLAN_VIEW:
 
         def data(p: int) -> tuple[object, ...]:
@@ -141,8 +142,10 @@ def pager_keyboard(
     if page < pages:
         row.append(_button(t(lang, "button.next"), action, *data(page + 1)))
     rows = [row] if row else []
-    if back is not None:
-        rows.append([_button(t(lang, "button.all_plans"), back)])
+    if Action.HISTORY_PAGE in extra:
+        rows.append(button_row(t(lang, "button.plan_history"), Action.HISTORY_PAGE, 1, first))
+    if Action.MENU_PLANS in extra:
+        rows.append(button_row(t(lang, "button.all_plans"), Action.MENU_PLANS))
     return InlineKeyboardMarkup(rows) if rows else None
 
 

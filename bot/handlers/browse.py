@@ -48,7 +48,12 @@ async def plan_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     pages = schedule_pages(plan)
     page = min(max(data.int_arg(1), 1), pages)
     keyboard = pager_keyboard(
-        user.language, Action.PLAN_VIEW, page, pages, first=plan.plan_id, back=Action.MENU_PLANS
+        user.language,
+        Action.PLAN_VIEW,
+        page,
+        pages,
+        first=plan.plan_id,
+        extra=(Action.HISTORY_PAGE, Action.MENU_PLANS),
     )
     await show(update, plan_screen(user.language, plan, page), keyboard)
 

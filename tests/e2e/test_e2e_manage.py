@@ -89,6 +89,12 @@ async def test_plans_schedule_and_history_pages(repaybot: RepayBot) -> None:
     assert "Page 1/4" in schedule.text
     second = await chat.tap("Next")
     assert "Page 2/4" in second.text
+    filtered = await chat.tap("This plan's payments")
+    assert ": Xiaomi 14 Ultra" in filtered.text
+    assert "3 in all" in filtered.text
+    await chat.say("/plans")
+    await chat.tap("MacBook")
+    assert "(0 in all)" in (await chat.tap("This plan's payments")).text
     history = await chat.say("/history")
     assert "imported" in history.text
     assert "3 in all" in history.text
