@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from bot.texts import day, esc, moment, money, t
 from core.domain.credit import Health
-from core.domain.quotes import QuoteKind
 from core.services.methods import MethodView
 from core.services.overview import Overview
 from core.services.payments import Outcome, PaymentOutcome
@@ -123,5 +122,3 @@ def outcome_screen(lang: str, outcome: PaymentOutcome, method_text: str) -> str:
         amount=money(outcome.amount),
     )
 
-
-QUOTE_KINDS_WITH_PLAN = (QuoteKind.PERIOD, QuoteKind.PAYOFF)
