@@ -1,0 +1,134 @@
+"""Reminder policy: when each reminder of an installment is due, in the user's zone.
+
+Pure: the sweep passes the instant, the user's policy and what is owed; this module
+says which reminders are due now. The sweep records each one under a unique key
+(installment, kind, offset), so a reminder goes out at most once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+CATCH_UP_WINDOW = timedelta(hours=6)
+
+
+class ReminderKind(StrEnum):
+    BEFORE_DUE = "before_due"  # offset: days before the due date
+    OVERDUE = "overdue"  # offset: days overdue, one a day while overdue
+    AUTOPAY_NOTICE = "autopay_notice"  # offset 1: the day before an auto-repay
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderPolicy:
+    enabled: bool = True
+    days_before: tuple[int, ...] = (3, 1, 0)
+    at: time = time(9, 0)
+    timezone: str = "Asia/Shanghai"
+    overdue_daily: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Owing:
+    """An installment that still owes something, as the sweep sees it."""
+
+    key: int
+    due_date: date
+    amount: Decimal
+    grace_days: int = 3
+    autopay: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    kind: ReminderKind
+    key: int  # the installment
+    offset: int
+    fire_at: datetime  # UTC
+
+    @property
+    def dedup_key(self) -> tuple[int, str, int]:
+        return (self.key, self.kind.value, self.offset)
+
+
+def local_instant(day: date, at: time, timezone: str) -> datetime:
+    """``at`` on ``day`` in ``timezone``, as a UTC instant.
+
+    A time that does not exist that day (spring forward) fires as the same wall time
+    read with the offset before the change, i.e. just after the gap; a time that
+    occurs twice (fall back) fires at its first occurrence. Each local day therefore
+    has exactly one instant, and the instants of consecutive days increase.
+    """
+    local = datetime.combine(day, at.replace(tzinfo=None), tzinfo=ZoneInfo(timezone))
+    return local.replace(fold=0).astimezone(UTC)
+
+
+def moments(owing: Owing, policy: ReminderPolicy, today: date) -> list[Reminder]:
+    """Every reminder of one installment up to ``today`` (local), in firing order."""
+    if not policy.enabled:
+        return []
+    found: list[Reminder] = []
+
+    def add(kind: ReminderKind, day: date, offset: int) -> None:
+        if day <= today:
+            found.append(
+                Reminder(kind, owing.key, offset, local_instant(day, policy.at, policy.timezone))
+            )
+
+    for days in policy.days_before:
+        add(ReminderKind.BEFORE_DUE, owing.due_date - timedelta(days=days), days)
+    if owing.autopay:
+        add(ReminderKind.AUTOPAY_NOTICE, owing.due_date - timedelta(days=1), 1)
+    if policy.overdue_daily:
+        first = owing.due_date + timedelta(days=owing.grace_days + 1)
+        for n in range(max((today - first).days + 1, 0)):
+            day = first + timedelta(days=n)
+            add(ReminderKind.OVERDUE, day, (day - owing.due_date).days)
+    return sorted(found, key=lambda r: (r.fire_at, r.kind.value))
+
+
+@dataclass(frozen=True, slots=True)
+class DueNow:
+    """What to send now, and every key to record as settled: the sent ones and the
+    missed ones they supersede, so no superseded reminder goes out later."""
+
+    send: tuple[Reminder, ...]
+    settled: frozenset[tuple[int, str, int]]
+
+
+def due_reminders(
+    now: datetime,
+    policy: ReminderPolicy,
+    owing: Iterable[Owing],
+    sent: set[tuple[int, str, int]] | frozenset[tuple[int, str, int]] = frozenset(),
+    window: timedelta = CATCH_UP_WINDOW,
+) -> DueNow:
+    """What to send to one user at ``now``: per installment, the most relevant reminder
+    that fell due within ``window`` and was not sent; older missed ones are dropped.
+
+    The caller sends ``send`` as one message (consolidation) and records ``settled``.
+    """
+    today = now.astimezone(ZoneInfo(policy.timezone)).date()
+    chosen: list[Reminder] = []
+    settled: set[tuple[int, str, int]] = set()
+    for item in owing:
+        fresh = [
+            r
+            for r in moments(item, policy, today)
+            if now - window < r.fire_at <= now and r.dedup_key not in sent
+        ]
+        if fresh:
+            chosen.append(max(fresh, key=_relevance))
+            settled.update(r.dedup_key for r in fresh)
+    return DueNow(tuple(sorted(chosen, key=lambda r: (r.fire_at, r.key))), frozenset(settled))
+
+
+def _relevance(reminder: Reminder) -> tuple[datetime, int]:
+    # The latest moment is the most relevant. At the same moment an overdue notice comes
+    # first, then the auto-repay notice (it names the card and warns of a short balance).
+    rank = {ReminderKind.OVERDUE: 2, ReminderKind.AUTOPAY_NOTICE: 1, ReminderKind.BEFORE_DUE: 0}
+    return reminder.fire_at, rank[reminder.kind]

@@ -1,0 +1,126 @@
+"""Reminder policy: local times across zones and DST days, catch-up window, relevance."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.domain.reminders import (
+    Owing,
+    Reminder,
+    ReminderKind,
+    ReminderPolicy,
+    due_reminders,
+    local_instant,
+    moments,
+)
+
+NY = "America/New_York"
+SPRING_2027 = date(2027, 3, 14)  # 02:00 → 03:00 in New York
+FALL_2027 = date(2027, 11, 7)  # 02:00 → 01:00 in New York
+
+
+def _owing(due: date, key: int = 1, **kw: object) -> Owing:
+    return Owing(key, due, Decimal("267.90"), **kw)  # type: ignore[arg-type]
+
+
+def test_local_instant_in_several_zones() -> None:
+    day = date(2026, 12, 1)
+    assert local_instant(day, time(9), "Asia/Shanghai") == datetime(2026, 12, 1, 1, tzinfo=UTC)
+    assert local_instant(day, time(9), NY) == datetime(2026, 12, 1, 14, tzinfo=UTC)
+    assert local_instant(day, time(9), "Europe/London") == datetime(2026, 12, 1, 9, tzinfo=UTC)
+
+
+def test_new_york_spring_forward_and_fall_back() -> None:
+    # 09:00 exists on both days: EDT after spring forward, EST after fall back.
+    assert local_instant(SPRING_2027, time(9), NY) == datetime(2027, 3, 14, 13, tzinfo=UTC)
+    assert local_instant(FALL_2027, time(9), NY) == datetime(2027, 11, 7, 14, tzinfo=UTC)
+    # 02:30 does not exist on the spring day: it fires just after the gap, at 03:30 EDT.
+    gap = local_instant(SPRING_2027, time(2, 30), NY)
+    assert gap.astimezone(ZoneInfo(NY)).replace(tzinfo=None) == datetime(2027, 3, 14, 3, 30)
+    # 01:30 happens twice on the fall day: it fires once, at the first (EDT) occurrence.
+    twice = local_instant(FALL_2027, time(1, 30), NY)
+    assert twice == datetime(2027, 11, 7, 5, 30, tzinfo=UTC)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([NY, "Europe/London", "Australia/Sydney", "Asia/Shanghai"]),
+    st.dates(min_value=date(2026, 1, 1), max_value=date(2030, 12, 1)),
+    st.times(),
+)
+def test_every_local_day_fires_once_and_in_order(zone: str, start: date, at: time) -> None:
+    instants = [local_instant(start + timedelta(days=n), at, zone) for n in range(40)]
+    assert instants == sorted(instants)
+    assert len(set(instants)) == 40
+    local_days = [i.astimezone(ZoneInfo(zone)).date() for i in instants]
+    # A wall time in a spring-forward gap fires just after it, on the same day.
+    assert local_days == [start + timedelta(days=n) for n in range(40)]
+
+
+def test_moments_of_an_installment() -> None:
+    policy = ReminderPolicy(days_before=(3, 1, 0), at=time(9), timezone="Asia/Shanghai")
+    due = date(2026, 12, 5)
+    found = moments(_owing(due, autopay=True), policy, today=date(2026, 12, 10))
+    kinds = [(r.kind, r.offset) for r in found]
+    assert kinds == [
+        (ReminderKind.BEFORE_DUE, 3),
+        (ReminderKind.AUTOPAY_NOTICE, 1),
+        (ReminderKind.BEFORE_DUE, 1),
+        (ReminderKind.BEFORE_DUE, 0),
+        (ReminderKind.OVERDUE, 4),  # grace of 3 days: overdue from the 4th day
+        (ReminderKind.OVERDUE, 5),
+    ]
+    assert found[0].fire_at == datetime(2026, 12, 2, 1, tzinfo=UTC)
+    assert moments(_owing(due), ReminderPolicy(enabled=False), date(2026, 12, 10)) == []
+    quiet = ReminderPolicy(overdue_daily=False)
+    assert all(r.kind is not ReminderKind.OVERDUE for r in moments(_owing(due), quiet, due))
+
+
+def test_due_now_and_sent_once() -> None:
+    policy = ReminderPolicy(timezone="Asia/Shanghai")
+    owing = [_owing(date(2026, 12, 5), key=1), _owing(date(2026, 12, 5), key=2)]
+    at_nine = datetime(2026, 12, 2, 1, 0, 30, tzinfo=UTC)  # 09:00:30 local, 3 days before
+    due = due_reminders(at_nine, policy, owing)
+    assert [(r.key, r.kind, r.offset) for r in due.send] == [
+        (1, ReminderKind.BEFORE_DUE, 3),
+        (2, ReminderKind.BEFORE_DUE, 3),
+    ]
+    assert due.settled == {r.dedup_key for r in due.send}
+    later = due_reminders(at_nine + timedelta(minutes=1), policy, owing, due.settled)
+    assert later.send == ()
+    assert due_reminders(at_nine - timedelta(minutes=1), policy, owing).send == ()
+
+
+def test_catch_up_sends_the_most_relevant_within_the_window_only() -> None:
+    policy = ReminderPolicy(days_before=(3, 1, 0), timezone="Asia/Shanghai")
+    owing = [_owing(date(2026, 12, 5))]
+    # Down from before the 1-day reminder until 3 h after it: it goes out late, once.
+    late = datetime(2026, 12, 4, 4, tzinfo=UTC)  # 12:00 local
+    [reminder] = due_reminders(late, policy, owing).send
+    assert (reminder.kind, reminder.offset) == (ReminderKind.BEFORE_DUE, 1)
+    # Down for a day: the missed reminder is older than the window and is dropped.
+    assert due_reminders(datetime(2026, 12, 4, 23, tzinfo=UTC), policy, owing).send == ()
+
+
+def test_at_one_moment_the_most_relevant_goes_out_and_supersedes_the_rest() -> None:
+    policy = ReminderPolicy(days_before=(1,), timezone="UTC", at=time(9))
+    owing = [_owing(date(2026, 12, 5), autopay=True)]
+    now = datetime(2026, 12, 4, 9, 5, tzinfo=UTC)  # the 1-day reminder and the autopay notice
+    due = due_reminders(now, policy, owing)
+    assert [(r.kind, r.offset) for r in due.send] == [(ReminderKind.AUTOPAY_NOTICE, 1)]
+    assert due.settled == {(1, "autopay_notice", 1), (1, "before_due", 1)}
+    assert due_reminders(now + timedelta(minutes=30), policy, owing, due.settled).send == ()
+
+
+def test_overdue_daily_reminder() -> None:
+    policy = ReminderPolicy(days_before=(0,), timezone="UTC", at=time(9))
+    owing = [_owing(date(2026, 12, 1), grace_days=0)]
+    [reminder] = due_reminders(datetime(2026, 12, 3, 9, 5, tzinfo=UTC), policy, owing).send
+    assert (reminder.kind, reminder.offset) == (ReminderKind.OVERDUE, 2)
+    assert reminder.dedup_key == (1, "overdue", 2)
+    assert isinstance(reminder, Reminder)
