@@ -121,4 +121,3 @@ def outcome_screen(lang: str, outcome: PaymentOutcome, method_text: str) -> str:
         balance=balance,
         amount=money(outcome.amount),
     )
-
