@@ -115,6 +115,8 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 def build_application(
     settings: Settings, db: Database, *, clock: Callable[[], datetime] = utc_now
 ) -> Application:  # type: ignore[type-arg]
+    # httpx logs every request URL at info, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""
     app = (
         ApplicationBuilder()

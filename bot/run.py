@@ -23,8 +23,6 @@ def configure_logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # httpx logs every request URL at info, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
+import pytest
 from sqlalchemy import select
 
 from core.db.models import User
-from tests.e2e.conftest import RepayBot
+from tests.e2e.conftest import TOKEN, RepayBot
 
 
 async def test_start_registers_and_greets_in_the_users_language(repaybot: RepayBot) -> None:
@@ -90,3 +92,20 @@ async def test_help_faq_support(repaybot: RepayBot) -> None:
     assert "/repay" in (await chat.say("/help")).text
     assert "credit line show 0" in (await chat.say("/faq")).text
     assert "@repay_support" in (await chat.say("/support")).text
+
+
+async def test_one_log_line_per_update_without_token_text_or_amounts(
+    repaybot: RepayBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat = repaybot.chat(1001)
+    with caplog.at_level(logging.INFO):
+        await chat.say("/repay")
+        await chat.tap("自定义金额")
+        await chat.say("4321.09")
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.app"]
+    assert len(lines) == 3
+    assert all(line.startswith("update ") for line in lines)
+    everything = "\n".join(r.getMessage() for r in caplog.records)
+    assert "4321.09" not in everything
+    assert TOKEN not in everything
+    assert TOKEN.split(":")[1] not in everything
