@@ -61,10 +61,11 @@ class TerminalChat:
         self.buttons: list[tuple[int, str]] = []  # (message id, callback data), numbered from 1
 
     async def pump(self, quiet: float = 0.4, limit: float = 10.0) -> None:
-        """Print what the bot did until it has been quiet for ``quiet`` seconds."""
+        """Print what the bot did: wait for its first reaction (every action gets one),
+        then until it has been quiet for ``quiet`` seconds."""
         loop = asyncio.get_running_loop()
-        deadline, idle_since = loop.time() + limit, loop.time()
-        while loop.time() < deadline and loop.time() - idle_since < quiet:
+        deadline, idle_since = loop.time() + limit, None
+        while loop.time() < deadline and (idle_since is None or loop.time() - idle_since < quiet):
             fresh = [e for e in self.emulator.events if e.seq > self.seen]
             if fresh:
                 idle_since = loop.time()
