@@ -211,3 +211,27 @@ class BotStateRow(Base):
     key: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # whose, for /forget
     data: Mapped[dict[str, Any]]
+
+
+class ReminderLogRow(Base):
+    """One reminder of one installment: claimed by a sweep, then sent, failed or superseded.
+
+    The unique key (installment, kind, offset) is what makes a reminder go out at most once.
+    """
+
+    __tablename__ = "reminder_log"
+    __table_args__ = (UniqueConstraint("installment_id", "kind", "offset"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    installment_id: Mapped[int] = mapped_column(ForeignKey("installments.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    offset: Mapped[int]
+    fire_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(12))  # claimed | sent | superseded | failed
+    lease_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    failure: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

@@ -1,0 +1,138 @@
+"""Claiming due reminders: once per (installment, kind, offset), one batch per user,
+nothing for paid installments or blocked users, leases reclaimed after a crash."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from core.db.models import ReminderLogRow
+from core.db.uow import Database
+from core.domain.quotes import QuoteKind
+from core.domain.reminders import ReminderKind
+from core.services.reminder_sweep import claim_due_reminders, record_outcome
+from core.services.reminders import update_reminder_settings
+from core.services.users import set_active
+
+DUE = date(2026, 12, 5)
+THREE_DAYS_BEFORE = datetime(2026, 12, 2, 1, 0, 30, tzinfo=UTC)  # 09:00:30 in Shanghai
+
+
+async def _sweep(db: Database, now: datetime, **kw: Any) -> list[Any]:
+    async with db.uow() as uow:
+        return await claim_due_reminders(uow, now, **kw)
+
+
+async def _rows(db: Database) -> list[tuple[int, str, int, str]]:
+    async with db.uow() as uow:
+        found = await uow.session.execute(
+            select(
+                ReminderLogRow.installment_id,
+                ReminderLogRow.kind,
+                ReminderLogRow.offset,
+                ReminderLogRow.status,
+            ).order_by(ReminderLogRow.id)
+        )
+        return [tuple(row) for row in found]  # type: ignore[misc]
+
+
+async def test_one_batch_per_user_listing_every_plan_due(db: Database, make: Any) -> None:
+    user, _ = await make.user()
+    await make.plan(user, make.fee_plan(first_due=DUE, title="Phone"))
+    await make.plan(user, make.fee_plan(first_due=DUE, title="Laptop"))
+    other, _ = await make.user()
+    await make.plan(other, make.fee_plan(first_due=DUE + timedelta(days=10)))
+    [batch] = await _sweep(db, THREE_DAYS_BEFORE)
+    assert batch.user_id == user
+    assert sorted(i.plan_title for i in batch.items) == ["Laptop", "Phone"]
+    assert {(i.kind, i.offset, i.due_date) for i in batch.items} == {
+        (ReminderKind.BEFORE_DUE, 3, DUE)
+    }
+    assert await _sweep(db, THREE_DAYS_BEFORE + timedelta(seconds=30)) == []  # claimed once
+
+
+async def test_paid_installments_and_blocked_or_silenced_users_get_nothing(
+    db: Database, make: Any
+) -> None:
+    paid, _ = await make.user()
+    plan = await make.plan(paid, make.fee_plan(first_due=DUE))
+    await make.pay(paid, QuoteKind.PERIOD, plan_id=plan)
+    blocked, _ = await make.user()
+    await make.plan(blocked, make.fee_plan(first_due=DUE))
+    silent, _ = await make.user()
+    await make.plan(silent, make.fee_plan(first_due=DUE))
+    async with db.uow() as uow:
+        await set_active(uow, blocked, False)
+    async with db.uow() as uow:
+        await update_reminder_settings(uow, silent, enabled=False)
+    assert await _sweep(db, THREE_DAYS_BEFORE) == []
+    assert await _rows(db) == []
+
+
+async def test_two_sweeps_at_once_claim_each_reminder_once(
+    db: Database, make: Any, db_url: str
+) -> None:
+    for _ in range(3):
+        user, _ = await make.user()
+        await make.plan(user, make.fee_plan(first_due=DUE))
+    other = Database.from_url(db_url)
+    try:
+        first, second = await asyncio.gather(
+            _sweep(db, THREE_DAYS_BEFORE), _sweep(other, THREE_DAYS_BEFORE)
+        )
+    finally:
+        await other.dispose()
+    claimed = [i.log_id for batch in first + second for i in batch.items]
+    assert len(claimed) == 3
+    assert len(set(claimed)) == 3
+    assert [row[3] for row in await _rows(db)] == ["claimed"] * 3
+
+
+async def test_a_lost_claim_is_reclaimed_after_its_lease_and_a_sent_one_never(
+    db: Database, make: Any
+) -> None:
+    user, _ = await make.user()
+    await make.plan(user, make.fee_plan(first_due=DUE))
+    await make.plan(user, make.fee_plan(first_due=DUE, title="Second"))
+    [batch] = await _sweep(db, THREE_DAYS_BEFORE, lease=timedelta(minutes=2))
+    sent, lost = batch.items
+    async with db.uow() as uow:
+        await record_outcome(uow, [sent.log_id], THREE_DAYS_BEFORE, message_id=77)
+    assert await _sweep(db, THREE_DAYS_BEFORE + timedelta(minutes=1)) == []  # lease still on
+    [again] = await _sweep(db, THREE_DAYS_BEFORE + timedelta(minutes=3))
+    assert [i.log_id for i in again.items] == [lost.log_id]
+    async with db.uow() as uow:
+        await record_outcome(uow, [lost.log_id], THREE_DAYS_BEFORE, failure="chat_not_found")
+    assert await _sweep(db, THREE_DAYS_BEFORE + timedelta(minutes=10)) == []
+    statuses = sorted(row[3] for row in await _rows(db))
+    assert statuses == ["failed", "sent"]
+
+
+async def test_catch_up_sends_the_latest_and_records_the_superseded(
+    db: Database, make: Any
+) -> None:
+    user, _ = await make.user()
+    async with db.uow() as uow:
+        await update_reminder_settings(uow, user, days_before=(1, 0))
+    await make.plan(user, make.fee_plan(first_due=DUE))
+    at_due_morning = datetime(2026, 12, 5, 3, tzinfo=UTC)  # 11:00 local on the due date
+    [batch] = await _sweep(db, at_due_morning, lease=timedelta(minutes=2))
+    assert [(i.kind, i.offset) for i in batch.items] == [(ReminderKind.BEFORE_DUE, 0)]
+    # The 1-day reminder (yesterday 09:00) is older than the 6 h window: dropped, not sent.
+    assert [(row[1], row[2], row[3]) for row in await _rows(db)] == [("before_due", 0, "claimed")]
+
+
+async def test_the_autopay_notice_supersedes_the_one_day_reminder(db: Database, make: Any) -> None:
+    user, _ = await make.user()
+    await make.plan(user, make.fee_plan(first_due=DUE, autopay=True))
+    day_before = datetime(2026, 12, 4, 1, 0, 30, tzinfo=UTC)
+    [batch] = await _sweep(db, day_before)
+    assert [(i.kind, i.offset) for i in batch.items] == [(ReminderKind.AUTOPAY_NOTICE, 1)]
+    rows = {(row[1], row[2]): row[3] for row in await _rows(db)}
+    assert rows == {("autopay_notice", 1): "claimed", ("before_due", 1): "superseded"}
+    async with db.uow() as uow:
+        await record_outcome(uow, batch.log_ids, day_before, message_id=5)
+    assert await _sweep(db, day_before + timedelta(hours=1)) == []
