@@ -20,6 +20,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import jobs
 from bot.callbacks import Action, BadCallback, decode
 from bot.deps import Deps, deps, utc_now
 from bot.handlers import (
@@ -113,7 +114,11 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 def build_application(
-    settings: Settings, db: Database, *, clock: Callable[[], datetime] = utc_now
+    settings: Settings,
+    db: Database,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    sweep_seconds: float = jobs.SWEEP_SECONDS,
 ) -> Application:  # type: ignore[type-arg]
     # httpx logs every request URL at info, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -196,6 +201,8 @@ def build_application(
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text_message))
     app.add_handler(MessageHandler(filters.COMMAND, basics.unknown))
     app.add_error_handler(common.on_error)
+    if app.job_queue is not None and sweep_seconds:
+        app.job_queue.run_repeating(jobs.sweep, interval=sweep_seconds, first=1, name="sweep")
     return app
 
 

@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from bot.app import build_application
 from bot.emulator import BotApiEmulator, Event
+from bot.jobs import SWEEP_SECONDS
 from core.db.uow import Database
 from core.importer.load import import_data
 from core.services.errors import NotFound
@@ -98,7 +99,12 @@ class TerminalChat:
 
 
 async def run_sandbox(
-    database_url: str, user_id: int, language: str, source: TextIO, out: TextIO
+    database_url: str,
+    user_id: int,
+    language: str,
+    source: TextIO,
+    out: TextIO,
+    sweep_seconds: float = SWEEP_SECONDS,
 ) -> int:
     settings = get_settings().model_copy(
         update={"database_url": database_url, "bot_token": SecretStr(TOKEN)}
@@ -111,7 +117,7 @@ async def run_sandbox(
     async with BotApiEmulator() as emulator:
         settings = settings.model_copy(update={"telegram_base_url": emulator.base_url})
         emulator.user(user_id, "Sandbox", language_code=language)
-        app = build_application(settings, db)
+        app = build_application(settings, db, sweep_seconds=sweep_seconds)
         await app.initialize()
         await app.start()
         assert app.updater is not None
@@ -144,7 +150,11 @@ async def _is_new(db: Database, user_id: int) -> bool:
 
 
 def sandbox(args: argparse.Namespace) -> int:
-    return asyncio.run(run_sandbox(args.database_url, args.user, args.lang, sys.stdin, sys.stdout))
+    return asyncio.run(
+        run_sandbox(
+            args.database_url, args.user, args.lang, sys.stdin, sys.stdout, args.sweep_seconds
+        )
+    )
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -154,4 +164,10 @@ def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
         "--user", type=int, default=1001, help="the demo user to be (1001 zh, 1002 en)"
     )
     sub.add_argument("--lang", default="zh-hans", help="Telegram language_code of the user")
+    sub.add_argument(
+        "--sweep-seconds",
+        type=float,
+        default=SWEEP_SECONDS,
+        help="how often reminders are looked for (0: never)",
+    )
     sub.set_defaults(handler=sandbox)

@@ -72,7 +72,9 @@ async def claim_due_reminders(
 ) -> list[ReminderBatch]:
     """Claim every reminder due at ``now`` for active users; commits the claims."""
     users = await uow.session.scalars(
-        select(User).where(User.active.is_(True), User.reminders_enabled.is_(True))
+        select(User)
+        .where(User.active.is_(True), User.reminders_enabled.is_(True))
+        .order_by(User.telegram_id)
     )
     batches = []
     for user in list(users):

@@ -13,7 +13,18 @@ def _sandbox(tmp_path: Path, script: str, *args: str) -> str:
     env.pop("BOT_TOKEN", None)
     url = f"sqlite+aiosqlite:///{tmp_path}/sandbox.db"
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "sandbox", "--database-url", url, *args],
+        # No reminder sweep: what is due depends on the real clock, and would interleave.
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "sandbox",
+            "--database-url",
+            url,
+            "--sweep-seconds",
+            "0",
+            *args,
+        ],
         input=script,
         capture_output=True,
         text=True,

@@ -46,10 +46,13 @@ class RepayBot:
     settings: Settings
     clock: Clock
     app: Application | None = None  # type: ignore[type-arg]
+    sweep_seconds: float = 0  # the reminder sweep is off unless a test turns it on
     chats: dict[int, Chat] = field(default_factory=dict)
 
     async def start(self) -> None:
-        self.app = build_application(self.settings, self.db, clock=self.clock)
+        self.app = build_application(
+            self.settings, self.db, clock=self.clock, sweep_seconds=self.sweep_seconds
+        )
         await self.app.initialize()
         await self.app.start()
         assert self.app.updater is not None

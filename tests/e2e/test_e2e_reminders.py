@@ -1,0 +1,75 @@
+"""Reminders from the JobQueue sweep, through the emulator: one message per user with
+everything due, sent once; a blocked user gets nothing and is marked inactive."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from core.db.models import ReminderLogRow, User
+from tests.e2e.conftest import RepayBot
+
+
+async def _statuses(bot: RepayBot) -> dict[int, list[str]]:
+    async with bot.db.uow() as uow:
+        rows = await uow.session.execute(select(ReminderLogRow.user_id, ReminderLogRow.status))
+    found: dict[int, list[str]] = {}
+    for user_id, status in rows:
+        found.setdefault(user_id, []).append(status)
+    return found
+
+
+async def test_sweep_sends_one_consolidated_reminder_once(repaybot: RepayBot) -> None:
+    await repaybot.stop()
+    repaybot.sweep_seconds = 0.5
+    zh = repaybot.chat(1001)
+    repaybot.chat(1002, "en")
+    repaybot.emulator.user(1003, "User1003", language_code="zh-hans")
+    repaybot.emulator.block(1003)
+    await repaybot.start()
+    await repaybot.emulator.wait_for_bot(1001, after=0, timeout=15)
+    await asyncio.sleep(2)  # several more sweeps
+    messages = [m for m in repaybot.emulator.chat_log(1001) if "还款提醒" in m.text]
+    assert len(messages) == 1
+    [reminder] = messages
+    assert "小米备用金：2026年11月25日 应还 ¥458.40（还有 3 天）" in reminder.text
+    assert [text for row in reminder.buttons for text, _ in row] == ["立即还款", "查看详情"]
+    overdue = [m for m in repaybot.emulator.chat_log(1002) if "reminder" in m.text.lower()]
+    assert len(overdue) == 1
+    assert "overdue 71 days" in overdue[0].text  # the daily overdue notice, in English
+    statuses = await _statuses(repaybot)
+    assert set(statuses[1001]) <= {"sent", "superseded"}
+    assert "sent" in statuses[1001]
+    assert zh.last().message_id == reminder.message_id
+    async with repaybot.db.uow() as uow:
+        blocked = await uow.session.get(User, 1003)
+        assert blocked is not None
+        assert blocked.active is False
+    assert repaybot.emulator.chat_log(1003) == []
+    assert set(statuses.get(1003, [])) <= {"failed"}  # skipped as inactive, or refused: 403
+
+
+async def test_blocked_and_unknown_chats_are_recorded_and_not_retried(repaybot: RepayBot) -> None:
+    await repaybot.stop()
+    repaybot.sweep_seconds = 0.5
+    repaybot.chat(1001)  # 1002 never wrote to the bot: "chat not found" (1003 has nothing due)
+    repaybot.emulator.inject(
+        "sendMessage", status=403, description="Forbidden: bot was blocked by the user"
+    )
+    await repaybot.start()
+    for _ in range(100):
+        statuses = await _statuses(repaybot)
+        if len(statuses) == 2 and all("claimed" not in s for s in statuses.values()):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.5)  # more sweeps: nothing is sent again
+    async with repaybot.db.uow() as uow:
+        rows = await uow.session.execute(select(ReminderLogRow.user_id, ReminderLogRow.failure))
+        failures = {user_id: failure for user_id, failure in rows}
+        blocked = await uow.session.get(User, 1001)
+        assert blocked is not None
+        assert blocked.active is False
+    assert failures == {1001: "blocked", 1002: "chat_not_found"}
+    sends = [c for c in repaybot.emulator.calls if c.method == "sendMessage"]
+    assert len(sends) == 2
