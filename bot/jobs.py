@@ -1,5 +1,6 @@
-"""The JobQueue ticker: every few seconds a sweep claims the reminders due now and sends
-one message per user. The database decides what is due; the job only ticks.
+"""The JobQueue ticker: every few seconds a sweep runs the auto-debits that are due (and
+tells each user the outcome), then claims the reminders due now and sends one message per
+user. The database decides what is due; the job only ticks.
 
 A reminder counts as sent only after Telegram accepted it. A blocked user is marked
 inactive and gets nothing more; "chat not found" is not retried; a claim whose send
@@ -9,6 +10,7 @@ failed for a passing reason (flood limit, timeout) is left to its lease and retr
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 from telegram import InlineKeyboardMarkup
 from telegram.constants import ParseMode
@@ -20,6 +22,7 @@ from bot.deps import deps
 from bot.keyboards import button_row
 from bot.texts import day, esc, money, t
 from core.domain.reminders import ReminderKind
+from core.services.autopay_sweep import AutopayReceipt, run_due_autopays
 from core.services.reminder_sweep import (
     ReminderBatch,
     ReminderItem,
@@ -65,12 +68,58 @@ def reminder_keyboard(lang: str) -> InlineKeyboardMarkup:
 
 
 async def sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Claim what is due and send it; record each outcome."""
+    """Run the auto-debits that are due, then claim and send the reminders that are due."""
     d = deps(context)
+    async with d.db.uow() as uow:
+        receipts = await run_due_autopays(uow, d.clock(), d.settings.autopay_time)
+    for receipt in receipts:
+        await _tell(context, receipt)
     async with d.db.uow() as uow:
         batches = await claim_due_reminders(uow, d.clock())
     for batch in batches:
         await _send(context, batch)
+
+
+def receipt_text(receipt: AutopayReceipt) -> str:
+    lang = receipt.language
+    values = {
+        "title": esc(receipt.plan_title),
+        "amount": money(receipt.amount),
+        "method": esc(receipt.method_label or ""),
+        "balance": money(receipt.balance or Decimal("0")),
+        "outstanding": money(receipt.outstanding),
+    }
+    if receipt.succeeded:
+        return t(lang, "autopay.receipt.ok", **values)
+    reason = t(lang, f"history.reason.{receipt.failure_reason}")
+    follow = t(lang, "autopay.next.last" if receipt.last_attempt else "autopay.next.retry")
+    return t(lang, "autopay.receipt.failed", reason=reason, next=follow, **values)
+
+
+def receipt_keyboard(lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            button_row(t(lang, "button.repay"), Action.MENU_REPAY),
+            button_row(t(lang, "button.change_card"), Action.AUTOPAY),
+            button_row(t(lang, "button.top_up"), Action.CARDS),
+        ]
+    )
+
+
+async def _tell(context: ContextTypes.DEFAULT_TYPE, receipt: AutopayReceipt) -> None:
+    """The receipt of an auto-debit; the payment is already recorded whatever happens here."""
+    try:
+        await context.bot.send_message(
+            receipt.user_id,
+            receipt_text(receipt),
+            parse_mode=ParseMode.HTML,
+            reply_markup=receipt_keyboard(receipt.language),
+        )
+    except Forbidden:
+        async with deps(context).db.uow() as uow:
+            await set_active(uow, receipt.user_id, False)
+    except (BadRequest, RetryAfter, NetworkError) as exc:
+        log.warning("auto-repay receipt to %s not sent: %s", receipt.user_id, type(exc).__name__)
 
 
 async def _send(context: ContextTypes.DEFAULT_TYPE, batch: ReminderBatch) -> None:

@@ -4,10 +4,12 @@ everything due, sent once; a blocked user gets nothing and is marked inactive.""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import select
 
-from core.db.models import ReminderLogRow, User
+from core.db.models import PaymentRow, ReminderLogRow, User
 from tests.e2e.conftest import RepayBot
 
 
@@ -73,3 +75,31 @@ async def test_blocked_and_unknown_chats_are_recorded_and_not_retried(repaybot: 
     assert failures == {1001: "blocked", 1002: "chat_not_found"}
     sends = [c for c in repaybot.emulator.calls if c.method == "sendMessage"]
     assert len(sends) == 2
+
+
+async def test_auto_repay_on_the_due_date_sends_a_receipt(repaybot: RepayBot) -> None:
+    await repaybot.stop()
+    repaybot.sweep_seconds = 0.5
+    repaybot.clock.now = datetime(2026, 11, 25, 2, 0, 30, tzinfo=UTC)  # 10:00:30 in Shanghai
+    chat = repaybot.chat(1001)
+    repaybot.chat(1002, "en")
+    await repaybot.start()
+    for _ in range(100):
+        if any("自动还款成功" in m.text for m in repaybot.emulator.chat_log(1001)):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.5)  # more sweeps: no second debit, no second receipt
+    receipts = [m for m in repaybot.emulator.chat_log(1001) if "自动还款" in m.text]
+    assert len(receipts) == 1
+    assert "小米备用金：已从 招商银行 扣款 ¥458.40" in receipts[0].text
+    assert [t for row in receipts[0].buttons for t, _ in row] == ["立即还款", "更换扣款卡", "充值"]
+    async with repaybot.db.uow() as uow:
+        autos = list(
+            await uow.session.execute(
+                select(PaymentRow.user_id, PaymentRow.status, PaymentRow.amount).where(
+                    PaymentRow.kind == "auto"
+                )
+            )
+        )
+    assert [(u, s, a) for u, s, a in autos] == [(1001, "succeeded", Decimal("458.40"))]
+    assert chat.last().text  # the chat is still usable

@@ -1,0 +1,180 @@
+"""The auto-repay half of a sweep: debit what is due from each plan's chosen method.
+
+Attempts fall on the due date at the auto-repay hour, again at the retry hour that day,
+then daily at the auto-repay hour through the grace period; after that the installment
+is simply overdue. Each attempt has its own idempotency key, so it runs at most once
+however many sweeps or instances see it; after downtime only the latest missed attempt
+runs, and only within a day of its time. A plan may fall back to the default method
+when its own method fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from core.db.models import PaymentMethodRow, PaymentRow, PlanRow, User
+from core.db.uow import UnitOfWork
+from core.domain.allocation import AllocationLine
+from core.domain.quotes import Quote, QuoteKind, open_positions, total_owed
+from core.domain.reminders import local_instant
+from core.services.books import LoadedPlan, load_plans
+from core.services.clock import local_date
+from core.services.payments import PaymentKind, execute_payment
+from core.services.users import lock_user
+
+RETRY_TIME = time(18, 0)
+# After downtime the latest missed attempt still runs if it is this recent; older ones
+# are not made up (a debit days late would surprise more than it helps).
+CATCH_UP_WINDOW = timedelta(hours=24)
+NO_METHOD = "no_method"
+
+
+@dataclass(frozen=True, slots=True)
+class AutopayReceipt:
+    """What the user is told after an auto-debit attempt, success or failure."""
+
+    user_id: int
+    language: str
+    plan_title: str
+    amount: Decimal
+    succeeded: bool
+    failure_reason: str | None
+    method_label: str | None
+    balance: Decimal | None
+    outstanding: Decimal
+    last_attempt: bool  # no retry follows: failing now means overdue
+
+
+def attempt_slots(due: date, grace_days: int, at: time, timezone: str) -> list[datetime]:
+    """The instants of every auto-debit attempt of an installment, in order."""
+    slots = [local_instant(due, at, timezone)]
+    if at < RETRY_TIME:
+        slots.append(local_instant(due, RETRY_TIME, timezone))
+    slots += [
+        local_instant(due + timedelta(days=n), at, timezone) for n in range(1, grace_days + 1)
+    ]
+    return slots
+
+
+async def run_due_autopays(uow: UnitOfWork, now: datetime, at: time) -> list[AutopayReceipt]:
+    """Run every auto-debit whose attempt time has come; one transaction per attempt."""
+    owners = await uow.session.scalars(
+        select(PlanRow.user_id)
+        .join(User, User.telegram_id == PlanRow.user_id)
+        .where(PlanRow.autopay.is_(True), PlanRow.closed_at.is_(None), User.active.is_(True))
+        .distinct()
+        .order_by(PlanRow.user_id)
+    )
+    receipts: list[AutopayReceipt] = []
+    for user_id in list(owners):
+        receipts += await _for_user(uow, user_id, now, at)
+    return receipts
+
+
+async def _for_user(uow: UnitOfWork, user_id: int, now: datetime, at: time) -> list[AutopayReceipt]:
+    user = await lock_user(uow, user_id)
+    on = local_date(now, user.timezone)
+    receipts = []
+    for plan in await load_plans(uow.session, user_id):
+        if not plan.row.autopay:
+            continue
+        for pos in open_positions([plan.book], on):
+            item = pos.ledger.installment
+            slots = attempt_slots(item.due_date, plan.book.terms.grace_days, at, user.timezone)
+            due = [s for s in slots if s <= now]
+            if not due or now - due[-1] > CATCH_UP_WINDOW:
+                continue
+            key = f"auto:{pos.ledger.key}:{due[-1].isoformat()}"
+            if await _attempted(uow, key):
+                continue
+            quote = Quote(QuoteKind.PERIOD, (AllocationLine(pos.ledger.key, pos.owed),))
+            last = len(due) == len(slots)
+            receipts.append(await _attempt(uow, user, plan, quote, key, on, now, last))
+    await uow.commit()
+    return receipts
+
+
+async def _attempted(uow: UnitOfWork, key: str) -> bool:
+    found = await uow.session.scalar(
+        select(PaymentRow.id).where(PaymentRow.idempotency_key.in_([key, f"{key}:fallback"]))
+    )
+    return found is not None
+
+
+async def _methods(uow: UnitOfWork, user_id: int, plan: PlanRow) -> list[PaymentMethodRow]:
+    """The plan's method, then (if the plan allows) the default one."""
+    rows = await uow.session.scalars(
+        select(PaymentMethodRow).where(
+            PaymentMethodRow.user_id == user_id, PaymentMethodRow.removed_at.is_(None)
+        )
+    )
+    live = {row.id: row for row in rows}
+    chosen = [live[plan.autopay_method_id]] if plan.autopay_method_id in live else []
+    default = next((row for row in live.values() if row.is_default), None)
+    if default is not None and (not chosen or plan.autopay_fallback) and default not in chosen:
+        chosen.append(default)
+    return chosen
+
+
+async def _attempt(
+    uow: UnitOfWork,
+    user: User,
+    plan: LoadedPlan,
+    quote: Quote,
+    key: str,
+    on: date,
+    now: datetime,
+    last: bool,
+) -> AutopayReceipt:
+    methods = await _methods(uow, user.telegram_id, plan.row)
+    payment: PaymentRow | None = None
+    method: PaymentMethodRow | None = None
+    if not methods:
+        # Recorded like any failed attempt, so it is neither retried nor reported twice.
+        uow.session.add(
+            PaymentRow(
+                user_id=user.telegram_id,
+                idempotency_key=key,
+                plan_id=plan.row.id,
+                kind=PaymentKind.AUTO.value,
+                amount=quote.total,
+                status="failed",
+                failure_reason=NO_METHOD,
+                paid_on=on,
+                created_at=now,
+                completed_at=now,
+            )
+        )
+    for index, method in enumerate(methods):
+        payment = await execute_payment(
+            uow,
+            user_id=user.telegram_id,
+            method_id=method.id,
+            priced=quote,
+            kind=PaymentKind.AUTO,
+            key=key if index == 0 else f"{key}:fallback",
+            paid_on=on,
+            now=now,
+            plan_id=plan.row.id,
+        )
+        if payment.status == "succeeded":
+            break
+    await uow.session.flush()
+    books = [p.book for p in await load_plans(uow.session, user.telegram_id)]
+    succeeded = payment is not None and payment.status == "succeeded"
+    return AutopayReceipt(
+        user_id=user.telegram_id,
+        language=user.language,
+        plan_title=plan.row.title,
+        amount=quote.total,
+        succeeded=succeeded,
+        failure_reason=None if succeeded else (payment.failure_reason if payment else NO_METHOD),
+        method_label=method.label if method else None,
+        balance=method.balance if method else None,
+        outstanding=total_owed(books, on),
+        last_attempt=last,
+    )
