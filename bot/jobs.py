@@ -47,6 +47,7 @@ def _line(lang: str, item: ReminderItem) -> str:
         "amount": money(item.amount),
         "penalty": money(item.penalty),
         "days": item.days_overdue,
+        "method": esc(item.method_label) if item.method_label else t(lang, "reminder.no_card"),
     }
     if item.kind is ReminderKind.BEFORE_DUE:
         when = (
@@ -55,7 +56,10 @@ def _line(lang: str, item: ReminderItem) -> str:
             else t(lang, "reminder.when.n", days=item.offset)
         )
         return t(lang, "reminder.before_due", when=when, **values)
-    return t(lang, f"reminder.{item.kind.value}", **values)
+    line = t(lang, f"reminder.{item.kind.value}", **values)
+    if item.kind is ReminderKind.AUTOPAY_NOTICE and item.balance_short:
+        line += "\n  " + t(lang, "reminder.autopay_short")
+    return line
 
 
 def reminder_keyboard(lang: str) -> InlineKeyboardMarkup:

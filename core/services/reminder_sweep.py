@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from core.db.models import ReminderLogRow, User
+from core.db.models import PaymentMethodRow, ReminderLogRow, User
 from core.db.uow import UnitOfWork
 from core.domain.quotes import open_positions
 from core.domain.reminders import Owing, Reminder, ReminderKind, ReminderPolicy, due_reminders
@@ -41,6 +41,8 @@ class ReminderItem:
     amount: Decimal
     penalty: Decimal
     days_overdue: int
+    method_label: str | None = None  # for an auto-repay notice: the card it will use
+    balance_short: bool = False  # … and whether its balance is below the amount
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +115,12 @@ async def _claim_for(
     due = due_reminders(now, policy_of(user), owing, {tuple(row) for row in known})  # type: ignore[misc]
     chosen = {r.dedup_key for r in due.send}
     claimed: list[ReminderItem] = []
+    methods = await _methods(uow, user.telegram_id)
     for reminder in due.send:
         log_id = await _insert(uow, user.telegram_id, reminder, "claimed", now, now + lease)
         if log_id is not None:
-            claimed.append(_item(log_id, reminder.kind, reminder.offset, positions[reminder.key]))
+            found = positions[reminder.key]
+            claimed.append(_item(log_id, reminder.kind, reminder.offset, found, methods))
     for key in due.settled - chosen:
         superseded = Reminder(ReminderKind(key[1]), key[0], key[2], now)
         await _insert(uow, user.telegram_id, superseded, "superseded", now, None)
@@ -180,20 +184,48 @@ async def _reclaim_expired(
         if taken.rowcount != 1 or row.installment_id not in positions:  # type: ignore[attr-defined]
             continue
         log.warning("reclaimed reminder %s after its lease ran out: it may go out twice", row.id)
-        items.append(
-            _item(row.id, ReminderKind(row.kind), row.offset, positions[row.installment_id])
-        )
+        found = positions[row.installment_id]
+        methods = await _methods(uow, user.telegram_id)
+        items.append(_item(row.id, ReminderKind(row.kind), row.offset, found, methods))
     return items
 
 
+async def _methods(uow: UnitOfWork, user_id: int) -> list[PaymentMethodRow]:
+    rows = await uow.session.scalars(
+        select(PaymentMethodRow).where(
+            PaymentMethodRow.user_id == user_id, PaymentMethodRow.removed_at.is_(None)
+        )
+    )
+    return list(rows)
+
+
 def _item(
-    log_id: int, kind: ReminderKind, offset: int, found: tuple[LoadedPlan, Position]
+    log_id: int,
+    kind: ReminderKind,
+    offset: int,
+    found: tuple[LoadedPlan, Position],
+    methods: list[PaymentMethodRow],
 ) -> ReminderItem:
     plan, pos = found
     due = pos.ledger.installment.due_date
     owed = pos.owed
+    label, short = None, False
+    if kind is ReminderKind.AUTOPAY_NOTICE:
+        chosen = next((m for m in methods if m.id == plan.row.autopay_method_id), None)
+        chosen = chosen or next((m for m in methods if m.is_default), None)
+        label = chosen.label if chosen else None
+        short = chosen is None or chosen.balance < owed.total
     return ReminderItem(
-        log_id, kind, offset, plan.row.title, due, owed.total, owed.penalty, pos.days_overdue
+        log_id,
+        kind,
+        offset,
+        plan.row.title,
+        due,
+        owed.total,
+        owed.penalty,
+        pos.days_overdue,
+        label,
+        short,
     )
 
 

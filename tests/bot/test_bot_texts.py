@@ -121,3 +121,46 @@ def test_formatting_helpers() -> None:
     assert "10:30" in moment(instant, "zh", "Asia/Shanghai")
     assert "10:30" in moment(instant, "en", "Asia/Shanghai")
     assert esc("<b>&") == "&lt;b&gt;&amp;"
+
+
+def test_reminder_and_receipt_texts() -> None:
+    from datetime import date as day_
+
+    from bot.jobs import receipt_text, reminder_text
+    from core.domain.reminders import ReminderKind
+    from core.services.autopay_sweep import AutopayReceipt
+    from core.services.reminder_sweep import ReminderBatch, ReminderItem
+
+    notice = ReminderItem(
+        1,
+        ReminderKind.AUTOPAY_NOTICE,
+        1,
+        "Redmi",
+        day_(2026, 12, 5),
+        Decimal("107.20"),
+        Decimal("0"),
+        0,
+        "CMB <card>",
+        True,
+    )
+    due = ReminderItem(
+        2, ReminderKind.BEFORE_DUE, 0, "Pad", day_(2026, 12, 5), Decimal("50.00"), Decimal("0"), 0
+    )
+    text = reminder_text(ReminderBatch(1, "en", "Asia/Shanghai", (notice, due)))
+    assert "auto-debited from CMB &lt;card&gt; tomorrow" in text
+    assert "balance is too low" in text
+    assert "Pad: ¥50.00 due Dec 5, 2026 (due today)" in text
+    failed = AutopayReceipt(
+        1,
+        "zh",
+        "Redmi",
+        Decimal("107.20"),
+        False,
+        "insufficient_balance",
+        "CMB",
+        Decimal("10.00"),
+        Decimal("500.00"),
+        True,
+    )
+    assert "余额不足" in receipt_text(failed)
+    assert "重试已用完" in receipt_text(failed)

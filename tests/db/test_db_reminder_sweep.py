@@ -136,3 +136,17 @@ async def test_the_autopay_notice_supersedes_the_one_day_reminder(db: Database, 
     async with db.uow() as uow:
         await record_outcome(uow, batch.log_ids, day_before, message_id=5)
     assert await _sweep(db, day_before + timedelta(hours=1)) == []
+
+
+async def test_the_autopay_notice_names_the_card_and_warns_of_a_short_balance(
+    db: Database, make: Any
+) -> None:
+    rich, _ = await make.user(balance="500.00", label="招商银行")
+    await make.plan(rich, make.fee_plan(first_due=DUE, autopay=True))
+    poor, _ = await make.user(balance="10.00", label="工商银行")
+    await make.plan(poor, make.fee_plan(first_due=DUE, autopay=True))
+    batches = await _sweep(db, datetime(2026, 12, 4, 1, 0, 30, tzinfo=UTC))
+    notices = {b.user_id: b.items[0] for b in batches}
+    assert notices[rich].kind is ReminderKind.AUTOPAY_NOTICE
+    assert (notices[rich].method_label, notices[rich].balance_short) == ("招商银行", False)
+    assert (notices[poor].method_label, notices[poor].balance_short) == ("工商银行", True)
