@@ -25,14 +25,13 @@ async def test_only_loopback_can_be_bound(host: str) -> None:
         await emulator.start(host=host)
 
 
-@pytest.mark.parametrize("host", ["localhost", "127.0.0.2", "::1"])
+# IPv4 loopback addresses exist on every machine; ::1 is accepted by the same check but
+# not bound here, as not every CI machine has IPv6 loopback.
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.2"])
 async def test_loopback_addresses_work(host: str) -> None:
     async with aiohttp.ClientSession() as http:
         emulator = BotApiEmulator()
-        try:
-            await emulator.start(host=host)
-        except OSError:
-            pytest.skip(f"{host} not available here")
+        await emulator.start(host=host)
         try:
             async with http.get(f"{emulator.base_url}1:x/getMe") as response:
                 assert (await response.json())["result"]["username"] == "repaybot_test_bot"
