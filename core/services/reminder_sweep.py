@@ -124,7 +124,7 @@ async def _claim_for(
     for key in due.settled - chosen:
         superseded = Reminder(ReminderKind(key[1]), key[0], key[2], now)
         await _insert(uow, user.telegram_id, superseded, "superseded", now, None)
-    claimed.extend(await _reclaim_expired(uow, user, positions, now, lease))
+    claimed.extend(await _reclaim_expired(uow, user, positions, methods, now, lease))
     return tuple(claimed)
 
 
@@ -163,6 +163,7 @@ async def _reclaim_expired(
     uow: UnitOfWork,
     user: User,
     positions: dict[int, tuple[LoadedPlan, Position]],
+    methods: list[PaymentMethodRow],
     now: datetime,
     lease: timedelta,
 ) -> list[ReminderItem]:
@@ -185,7 +186,6 @@ async def _reclaim_expired(
             continue
         log.warning("reclaimed reminder %s after its lease ran out: it may go out twice", row.id)
         found = positions[row.installment_id]
-        methods = await _methods(uow, user.telegram_id)
         items.append(_item(row.id, ReminderKind(row.kind), row.offset, found, methods))
     return items
 
