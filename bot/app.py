@@ -32,6 +32,7 @@ from bot.handlers import (
     cards,
     common,
     repay,
+    snooze,
     status,
 )
 from bot.handlers import (
@@ -197,6 +198,7 @@ def build_application(
     )
     app.add_handler(CallbackQueryHandler(repay.confirm, pattern=_is(Action.QUOTE_CONFIRM)))
     app.add_handler(CallbackQueryHandler(basics.language_chosen, pattern=_is(Action.LANGUAGE)))
+    app.add_handler(CallbackQueryHandler(snooze.snooze_pressed, pattern=_is(Action.SNOOZE)))
     app.add_handler(CallbackQueryHandler(repay.bad_callback))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text_message))
     app.add_handler(MessageHandler(filters.COMMAND, basics.unknown))

@@ -46,6 +46,7 @@ class Action(StrEnum):
     AUTOPAY_METHOD = "ac"  # plan id, method id
     REMIND = "rm"  # toggle | overdue | time | zone
     REMIND_DAYS = "rd"  # a preset such as 3-1-0
+    SNOOZE = "sz"  # hour | tonight | tomorrow (the reminder is the message pressed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,7 @@ _ARITY = {
     Action.AUTOPAY_METHOD: (2,),
     Action.REMIND: (1,),
     Action.REMIND_DAYS: (1,),
+    Action.SNOOZE: (1,),
 }
 _INT_ARGS = {
     Action.REPAY_PERIOD: (0,),

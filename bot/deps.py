@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,10 +18,21 @@ def utc_now() -> datetime:
 
 
 @dataclass
+class SendState:
+    """Per process: until when Telegram asked us to stop sending (a 429's retry_after)."""
+
+    paused_until: datetime | None = None
+
+    def paused(self, now: datetime) -> bool:
+        return self.paused_until is not None and now < self.paused_until
+
+
+@dataclass
 class Deps:
     db: Database
     settings: Settings
     clock: Callable[[], datetime] = utc_now
+    sending: SendState = field(default_factory=SendState)
 
 
 def deps(context: ContextTypes.DEFAULT_TYPE | Any) -> Deps:

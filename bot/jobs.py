@@ -1,26 +1,32 @@
-"""The JobQueue ticker: every few seconds a sweep runs the auto-debits that are due (and
-tells each user the outcome), then claims the reminders due now and sends one message per
-user. The database decides what is due; the job only ticks.
+"""The JobQueue ticker: every few seconds a sweep runs the auto-debits that are due (each
+queues its receipt in the payment's transaction), then claims the messages due now — one
+per user listing every reminder due, and each receipt — and sends them. The database
+decides what is due; the job only ticks.
 
-A reminder counts as sent only after Telegram accepted it. A blocked user is marked
-inactive and gets nothing more; "chat not found" is not retried; a claim whose send
-failed for a passing reason (flood limit, timeout) is left to its lease and retried.
+A message counts as sent only after Telegram accepted it. A flood limit (429) pauses all
+sending for the time Telegram asks and gives the unsent claims back; a timeout or a lost
+connection is retried a bounded number of times; a blocked user (403) is marked inactive
+and gets nothing more until they come back; "chat not found" is not retried.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Protocol
 
-from telegram import InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ContextTypes
 
 from bot.callbacks import Action
-from bot.deps import deps
-from bot.keyboards import button_row
+from bot.deps import SendState, deps
+from bot.keyboards import button, button_row
 from bot.texts import day, esc, money, t
+from core.db.uow import Database
 from core.domain.reminders import ReminderKind
 from core.services.autopay_sweep import AutopayReceipt, run_due_autopays
 from core.services.reminder_sweep import (
@@ -28,11 +34,16 @@ from core.services.reminder_sweep import (
     ReminderItem,
     claim_due_reminders,
     record_outcome,
+    release,
 )
+from core.services.snooze import SnoozeChoice
 from core.services.users import set_active
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
+MAX_SEND_ATTEMPTS = 3  # a message that timed out this many times is recorded as failed
+RETRY_BACKOFF = timedelta(minutes=1)  # × the attempts so far
 
 
 def reminder_text(batch: ReminderBatch) -> str:
@@ -49,39 +60,36 @@ def _line(lang: str, item: ReminderItem) -> str:
         "days": item.days_overdue,
         "method": esc(item.method_label) if item.method_label else t(lang, "reminder.no_card"),
     }
+    mark = t(lang, "reminder.snoozed") if item.snoozed else ""
     if item.kind is ReminderKind.BEFORE_DUE:
+        if item.offset < 0:
+            return mark + t(lang, "reminder.in_grace", **values)
         when = (
             t(lang, "reminder.when.0")
             if item.offset == 0
             else t(lang, "reminder.when.n", days=item.offset)
         )
-        return t(lang, "reminder.before_due", when=when, **values)
-    line = t(lang, f"reminder.{item.kind.value}", **values)
+        return mark + t(lang, "reminder.before_due", when=when, **values)
+    line = mark + t(lang, f"reminder.{item.kind.value}", **values)
     if item.kind is ReminderKind.AUTOPAY_NOTICE and item.balance_short:
         line += "\n  " + t(lang, "reminder.autopay_short")
     return line
 
 
-def reminder_keyboard(lang: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            button_row(t(lang, "button.repay"), Action.MENU_REPAY),
-            button_row(t(lang, "button.details"), Action.MENU_PLANS),
-        ]
-    )
-
-
-async def sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Run the auto-debits that are due, then claim and send the reminders that are due."""
-    d = deps(context)
-    async with d.db.uow() as uow:
-        receipts = await run_due_autopays(uow, d.clock(), d.settings.autopay_time)
-    for receipt in receipts:
-        await _tell(context, receipt)
-    async with d.db.uow() as uow:
-        batches = await claim_due_reminders(uow, d.clock())
-    for batch in batches:
-        await _send(context, batch)
+def reminder_keyboard(lang: str, *, snooze: bool = True) -> InlineKeyboardMarkup:
+    """Repay now, details and, until it has been used, a row of snooze choices."""
+    rows = [
+        button_row(t(lang, "button.repay"), Action.MENU_REPAY),
+        button_row(t(lang, "button.details"), Action.MENU_PLANS),
+    ]
+    if snooze:
+        rows.append(
+            [
+                button(t(lang, f"button.snooze.{choice.value}"), Action.SNOOZE, choice.value)
+                for choice in SnoozeChoice
+            ]
+        )
+    return InlineKeyboardMarkup(rows)
 
 
 def receipt_text(receipt: AutopayReceipt) -> str:
@@ -110,44 +118,117 @@ def receipt_keyboard(lang: str) -> InlineKeyboardMarkup:
     )
 
 
-async def _tell(context: ContextTypes.DEFAULT_TYPE, receipt: AutopayReceipt) -> None:
-    """The receipt of an auto-debit; the payment is already recorded whatever happens here."""
-    try:
-        await context.bot.send_message(
-            receipt.user_id,
-            receipt_text(receipt),
-            parse_mode=ParseMode.HTML,
-            reply_markup=receipt_keyboard(receipt.language),
+class ChatSink(Protocol):
+    """Where a sweep's messages go: Telegram, or the simulator's transcript."""
+
+    async def deliver(self, chat_id: int, text: str, markup: InlineKeyboardMarkup) -> int:
+        """Send; the message id. Raises Telegram's errors (``telegram.error``)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class BotSink:
+    bot: Bot
+
+    async def deliver(self, chat_id: int, text: str, markup: InlineKeyboardMarkup) -> int:
+        message = await self.bot.send_message(
+            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
         )
-    except Forbidden:
-        async with deps(context).db.uow() as uow:
-            await set_active(uow, receipt.user_id, False)
-    except (BadRequest, RetryAfter, NetworkError) as exc:
-        log.warning("auto-repay receipt to %s not sent: %s", receipt.user_id, type(exc).__name__)
+        return message.message_id
 
 
-async def _send(context: ContextTypes.DEFAULT_TYPE, batch: ReminderBatch) -> None:
+@dataclass
+class SweepReport:
+    """What one sweep did (the simulator prints it; the log and metrics count it)."""
+
+    receipts: list[AutopayReceipt] = field(default_factory=list)
+    delivered: list[tuple[ReminderBatch, int]] = field(default_factory=list)  # and message id
+    failed: list[tuple[ReminderBatch, str]] = field(default_factory=list)  # and the reason
+    retried: list[ReminderBatch] = field(default_factory=list)  # given back for later
+    paused_until: datetime | None = None
+
+
+async def sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The JobQueue's callback: one sweep at the clock's now."""
     d = deps(context)
-    failure: str | None = None
-    message_id: int | None = None
-    try:
-        message = await context.bot.send_message(
-            batch.user_id,
-            reminder_text(batch),
-            parse_mode=ParseMode.HTML,
-            reply_markup=reminder_keyboard(batch.language),
-        )
-        message_id = message.message_id
-    except Forbidden:
-        failure = "blocked"
-        async with d.db.uow() as uow:
+    await run_sweep(BotSink(context.bot), d.db, d.settings, d.clock(), d.sending)
+
+
+async def run_sweep(
+    sink: ChatSink, db: Database, settings: Settings, now: datetime, state: SendState
+) -> SweepReport:
+    """Run the auto-debits that are due, then claim and send the messages that are due."""
+    report = SweepReport()
+    async with db.uow() as uow:
+        report.receipts = await run_due_autopays(uow, now, settings.autopay_time)
+    if state.paused(now):
+        report.paused_until = state.paused_until
+        return report
+    async with db.uow() as uow:
+        batches = await claim_due_reminders(uow, now)
+    for index, batch in enumerate(batches):
+        try:
+            message_id = await sink.deliver(batch.user_id, message_text(batch), _markup(batch))
+        except RetryAfter as exc:
+            # Telegram wants a pause from everyone using this token: stop, and give back
+            # what is unsent without using up its attempts.
+            state.paused_until = now + _seconds(exc.retry_after)
+            report.paused_until = state.paused_until
+            unsent = batches[index:]
+            async with db.uow() as uow:
+                await release(
+                    uow,
+                    [i for b in unsent for i in b.log_ids],
+                    state.paused_until,
+                    count_attempt=False,
+                )
+            report.retried += unsent
+            log.warning("flood limit: sending paused until %s", state.paused_until)
+            break
+        except (Forbidden, BadRequest, NetworkError) as exc:
+            await _failed(db, batch, exc, now, report)
+            continue
+        report.delivered.append((batch, message_id))
+        async with db.uow() as uow:
+            await record_outcome(uow, batch.log_ids, now, message_id=message_id)
+    return report
+
+
+async def _failed(
+    db: Database, batch: ReminderBatch, exc: Exception, now: datetime, report: SweepReport
+) -> None:
+    if isinstance(exc, Forbidden):
+        reason = "blocked"
+        async with db.uow() as uow:
             await set_active(uow, batch.user_id, False)
-    except BadRequest as exc:
-        failure = "chat_not_found" if "chat not found" in str(exc).lower() else "bad_request"
-        log.warning("reminder to %s refused: %s", batch.user_id, exc)
-    except (RetryAfter, NetworkError) as exc:
-        # Not recorded: the claim's lease runs out and the next sweep tries again.
-        log.warning("reminder to %s not sent yet: %s", batch.user_id, type(exc).__name__)
+    elif isinstance(exc, BadRequest):
+        reason = "chat_not_found" if "chat not found" in str(exc).lower() else "bad_request"
+    elif batch.attempts < MAX_SEND_ATTEMPTS:
+        if isinstance(exc, TimedOut):  # the lost-answer case: it may have arrived
+            log.warning(
+                "message %s to %s timed out: may arrive twice", batch.log_ids, batch.user_id
+            )
+        async with db.uow() as uow:
+            await release(uow, batch.log_ids, now + RETRY_BACKOFF * batch.attempts)
+        report.retried.append(batch)
         return
-    async with d.db.uow() as uow:
-        await record_outcome(uow, batch.log_ids, d.clock(), message_id=message_id, failure=failure)
+    else:
+        reason = "timeout"
+    log.warning("message to %s not sent: %s (%s)", batch.user_id, reason, exc)
+    report.failed.append((batch, reason))
+    async with db.uow() as uow:
+        await record_outcome(uow, batch.log_ids, now, failure=reason)
+
+
+def message_text(batch: ReminderBatch) -> str:
+    return reminder_text(batch) if batch.receipt is None else receipt_text(batch.receipt)
+
+
+def _markup(batch: ReminderBatch) -> InlineKeyboardMarkup:
+    if batch.receipt is None:
+        return reminder_keyboard(batch.language)
+    return receipt_keyboard(batch.language)
+
+
+def _seconds(value: int | timedelta) -> timedelta:
+    return value if isinstance(value, timedelta) else timedelta(seconds=value)

@@ -13,22 +13,22 @@ from core.services.methods import MethodKind, MethodView
 from core.services.plans import PlanView
 
 
-def _button(text: str, action: Action, *args: object) -> InlineKeyboardButton:
+def button(text: str, action: Action, *args: object) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=encode(action, *args))
 
 
 def button_row(text: str, action: Action, *args: object) -> list[InlineKeyboardButton]:
     """A keyboard row of one button."""
-    return [_button(text, action, *args)]
+    return [button(text, action, *args)]
 
 
 def status_keyboard(lang: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [_button(t(lang, "button.repay"), Action.MENU_REPAY)],
+            [button(t(lang, "button.repay"), Action.MENU_REPAY)],
             [
-                _button(t(lang, "button.plans"), Action.MENU_PLANS),
-                _button(t(lang, "button.history"), Action.MENU_HISTORY),
+                button(t(lang, "button.plans"), Action.MENU_PLANS),
+                button(t(lang, "button.history"), Action.MENU_HISTORY),
             ],
         ]
     )
@@ -38,10 +38,10 @@ def repay_keyboard(lang: str, bill: Decimal) -> InlineKeyboardMarkup:
     bill_text = t(lang, "button.bill", amount=money(bill)) if bill else t(lang, "button.bill_none")
     return InlineKeyboardMarkup(
         [
-            [_button(bill_text, Action.REPAY_BILL)],
-            [_button(t(lang, "button.period"), Action.REPAY_PERIOD)],
-            [_button(t(lang, "button.payoff"), Action.REPAY_PAYOFF)],
-            [_button(t(lang, "button.custom"), Action.REPAY_CUSTOM)],
+            [button(bill_text, Action.REPAY_BILL)],
+            [button(t(lang, "button.period"), Action.REPAY_PERIOD)],
+            [button(t(lang, "button.payoff"), Action.REPAY_PAYOFF)],
+            [button(t(lang, "button.custom"), Action.REPAY_CUSTOM)],
         ]
     )
 
@@ -50,7 +50,7 @@ def plans_keyboard(lang: str, plans: Sequence[PlanView], action: Action) -> Inli
     return InlineKeyboardMarkup(
         [
             [
-                _button(
+                button(
                     t(lang, "repay.plan_button", title=p.title, amount=money(p.outstanding)),
                     action,
                     p.plan_id,
@@ -66,7 +66,7 @@ def methods_keyboard(
 ) -> InlineKeyboardMarkup:
     rows = [
         [
-            _button(
+            button(
                 f"{method_label(lang, m)} · {money(m.balance)}",
                 Action.QUOTE_METHOD,
                 quote_id,
@@ -75,15 +75,15 @@ def methods_keyboard(
         ]
         for m in methods
     ]
-    rows.append([_button(t(lang, "button.cancel"), Action.QUOTE_CANCEL, quote_id)])
+    rows.append([button(t(lang, "button.cancel"), Action.QUOTE_CANCEL, quote_id)])
     return InlineKeyboardMarkup(rows)
 
 
 def confirm_keyboard(lang: str, quote_id: str, can_change: bool) -> InlineKeyboardMarkup:
-    rows = [[_button(t(lang, "button.confirm"), Action.QUOTE_CONFIRM, quote_id)]]
+    rows = [[button(t(lang, "button.confirm"), Action.QUOTE_CONFIRM, quote_id)]]
     if can_change:
-        rows.append([_button(t(lang, "button.change_method"), Action.QUOTE_METHODS, quote_id)])
-    rows.append([_button(t(lang, "button.cancel"), Action.QUOTE_CANCEL, quote_id)])
+        rows.append([button(t(lang, "button.change_method"), Action.QUOTE_METHODS, quote_id)])
+    rows.append([button(t(lang, "button.cancel"), Action.QUOTE_CANCEL, quote_id)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -91,8 +91,8 @@ def language_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                _button(t("zh", "button.lang_zh"), Action.LANGUAGE, "zh"),
-                _button(t("en", "button.lang_en"), Action.LANGUAGE, "en"),
+                button(t("zh", "button.lang_zh"), Action.LANGUAGE, "zh"),
+                button(t("en", "button.lang_en"), Action.LANGUAGE, "en"),
             ]
         ]
     )
@@ -110,7 +110,7 @@ def plan_list_keyboard(lang: str, plans: Sequence[PlanView]) -> InlineKeyboardMa
     return InlineKeyboardMarkup(
         [
             [
-                _button(
+                button(
                     t(lang, "plans.button", title=p.title, paid=p.paid_periods, periods=p.periods),
                     Action.PLAN_VIEW,
                     p.plan_id,
@@ -138,9 +138,9 @@ def pager_keyboard(
 
     row = []
     if page > 1:
-        row.append(_button(t(lang, "button.prev"), action, *data(page - 1)))
+        row.append(button(t(lang, "button.prev"), action, *data(page - 1)))
     if page < pages:
-        row.append(_button(t(lang, "button.next"), action, *data(page + 1)))
+        row.append(button(t(lang, "button.next"), action, *data(page + 1)))
     rows = [row] if row else []
     if Action.HISTORY_PAGE in extra:
         rows.append(button_row(t(lang, "button.plan_history"), Action.HISTORY_PAGE, 1, first))
@@ -151,4 +151,4 @@ def pager_keyboard(
 
 def choice_keyboard(action: Action, options: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
     """One button per (label, value) for a question in a conversation."""
-    return InlineKeyboardMarkup([[_button(label, action, value)] for label, value in options])
+    return InlineKeyboardMarkup([[button(label, action, value)] for label, value in options])

@@ -214,13 +214,21 @@ class BotStateRow(Base):
 
 
 class ReminderLogRow(Base):
-    """One reminder of one installment: claimed by a sweep, then sent, failed or superseded.
+    """One message to a user about one installment — a reminder, a snoozed reminder coming
+    back, or an auto-repay receipt — and how its sending went.
 
-    The unique key (installment, kind, offset) is what makes a reminder go out at most once.
+    pending (to send at ``fire_at``) → claimed (by a sweep, under a lease) → sent, failed or
+    superseded. The unique key (installment, kind, offset) is what makes each go out at most
+    once: offset is the days before/after the due date for reminders, the snoozed row's id
+    for a snooze, the payment's id for a receipt.
     """
 
     __tablename__ = "reminder_log"
-    __table_args__ = (UniqueConstraint("installment_id", "kind", "offset"),)
+    __table_args__ = (
+        UniqueConstraint("installment_id", "kind", "offset"),
+        Index("ix_reminder_log_status_fire_at", "status", "fire_at"),
+        Index("ix_reminder_log_user_id_message_id", "user_id", "message_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = _user_fk()
@@ -228,10 +236,11 @@ class ReminderLogRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     offset: Mapped[int]
     fire_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(12))  # claimed | sent | superseded | failed
+    status: Mapped[str] = mapped_column(String(12))  # pending|claimed|sent|superseded|failed
     lease_until: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     failure: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    payload: Mapped[dict[str, Any] | None]  # a receipt's figures, as strings

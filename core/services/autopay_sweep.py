@@ -10,13 +10,14 @@ when its own method fails.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 
-from core.db.models import PaymentMethodRow, PaymentRow, PlanRow, User
+from core.db.models import PaymentMethodRow, PaymentRow, PlanRow, ReminderLogRow, User
 from core.db.uow import UnitOfWork
 from core.domain.allocation import AllocationLine
 from core.domain.quotes import Quote, QuoteKind, open_positions, total_owed
@@ -24,13 +25,13 @@ from core.domain.reminders import local_instant
 from core.services.books import LoadedPlan, load_plans
 from core.services.clock import local_date
 from core.services.payments import PaymentKind, execute_payment
-from core.services.users import lock_user
 
 RETRY_TIME = time(18, 0)
 # After downtime the latest missed attempt still runs if it is this recent; older ones
 # are not made up (a debit days late would surprise more than it helps).
 CATCH_UP_WINDOW = timedelta(hours=24)
 NO_METHOD = "no_method"
+RECEIPT = "receipt"  # the reminder_log kind of a receipt; its offset is the payment's id
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,28 @@ class AutopayReceipt:
     balance: Decimal | None
     outstanding: Decimal
     last_attempt: bool  # no retry follows: failing now means overdue
+
+    def to_payload(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> AutopayReceipt:
+        def amount(name: str) -> Decimal | None:
+            value = data.get(name)
+            return None if value is None else Decimal(value)
+
+        return cls(
+            user_id=int(data["user_id"]),
+            language=str(data["language"]),
+            plan_title=str(data["plan_title"]),
+            amount=Decimal(data["amount"]),
+            succeeded=bool(data["succeeded"]),
+            failure_reason=data.get("failure_reason"),
+            method_label=data.get("method_label"),
+            balance=amount("balance"),
+            outstanding=Decimal(data["outstanding"]),
+            last_attempt=bool(data["last_attempt"]),
+        )
 
 
 def attempt_slots(due: date, grace_days: int, at: time, timezone: str) -> list[datetime]:
@@ -76,7 +99,17 @@ async def run_due_autopays(uow: UnitOfWork, now: datetime, at: time) -> list[Aut
 
 
 async def _for_user(uow: UnitOfWork, user_id: int, now: datetime, at: time) -> list[AutopayReceipt]:
-    user = await lock_user(uow, user_id)
+    # Row-locked until the commit; on PostgreSQL a user another sweep holds is skipped
+    # (that sweep is debiting them), so instances split the users instead of queueing.
+    user = await uow.session.scalar(
+        select(User)
+        .where(User.telegram_id == user_id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    if user is None:
+        await uow.rollback()
+        return []
     on = local_date(now, user.timezone)
     receipts = []
     for plan in await load_plans(uow.session, user_id):
@@ -135,20 +168,19 @@ async def _attempt(
     method: PaymentMethodRow | None = None
     if not methods:
         # Recorded like any failed attempt, so it is neither retried nor reported twice.
-        uow.session.add(
-            PaymentRow(
-                user_id=user.telegram_id,
-                idempotency_key=key,
-                plan_id=plan.row.id,
-                kind=PaymentKind.AUTO.value,
-                amount=quote.total,
-                status="failed",
-                failure_reason=NO_METHOD,
-                paid_on=on,
-                created_at=now,
-                completed_at=now,
-            )
+        payment = PaymentRow(
+            user_id=user.telegram_id,
+            idempotency_key=key,
+            plan_id=plan.row.id,
+            kind=PaymentKind.AUTO.value,
+            amount=quote.total,
+            status="failed",
+            failure_reason=NO_METHOD,
+            paid_on=on,
+            created_at=now,
+            completed_at=now,
         )
+        uow.session.add(payment)
     for index, method in enumerate(methods):
         payment = await execute_payment(
             uow,
@@ -166,7 +198,7 @@ async def _attempt(
     await uow.session.flush()
     books = [p.book for p in await load_plans(uow.session, user.telegram_id)]
     succeeded = payment is not None and payment.status == "succeeded"
-    return AutopayReceipt(
+    receipt = AutopayReceipt(
         user_id=user.telegram_id,
         language=user.language,
         plan_title=plan.row.title,
@@ -178,3 +210,20 @@ async def _attempt(
         outstanding=total_owed(books, on),
         last_attempt=last,
     )
+    # The receipt is queued in the payment's own transaction: a crash either loses both or
+    # keeps both, and the sweep's sender delivers it like any reminder.
+    assert payment is not None  # one attempt at least: a method's, or the no-method record
+    uow.session.add(
+        ReminderLogRow(
+            user_id=user.telegram_id,
+            installment_id=quote.lines[0].key,
+            kind=RECEIPT,
+            offset=payment.id,
+            fire_at=now,
+            status="pending",
+            attempts=0,
+            created_at=now,
+            payload=receipt.to_payload(),
+        )
+    )
+    return receipt

@@ -1,10 +1,16 @@
-"""The reminder half of a sweep: claim what is due now, one batch per user, and record
-how each send ended.
+"""The sending half of a sweep: claim the messages due now — one batch per user of the
+reminders due, and each auto-repay receipt — and record how each send ended.
 
-A claim inserts the reminder's unique row (installment, kind, offset) with a lease, so
-two sweeps, in one process or several, never claim the same reminder. A claim whose
-lease ran out (its sender died between sending and recording) is claimed again; that is
-the one case where a reminder can go out twice, and it is logged.
+Every message is a ``reminder_log`` row under a unique key, so it goes out at most once.
+Scheduled reminders are claimed by inserting their row; pending rows (snoozed reminders,
+sends released after a flood limit or a timeout, receipts written with their payment) are
+claimed by flipping them to ``claimed``. A claim carries a lease: a claim whose sender died
+between sending and recording is claimed again when its lease runs out — the one case
+where a message can go out twice, and it is logged.
+
+Several instances on one PostgreSQL split the users between them: each user row is taken
+``FOR UPDATE SKIP LOCKED`` for the claim, so a user another sweep holds is skipped, not
+waited for. SQLite has one writer (``BEGIN IMMEDIATE``) and needs no row lock.
 """
 
 from __future__ import annotations
@@ -15,25 +21,37 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.db.models import PaymentMethodRow, ReminderLogRow, User
 from core.db.uow import UnitOfWork
 from core.domain.quotes import open_positions
-from core.domain.reminders import Owing, Reminder, ReminderKind, ReminderPolicy, due_reminders
+from core.domain.reminders import (
+    CATCH_UP_WINDOW,
+    Owing,
+    Reminder,
+    ReminderKind,
+    ReminderPolicy,
+    due_reminders,
+)
 from core.domain.status import Position
+from core.services.autopay_sweep import RECEIPT, AutopayReceipt
 from core.services.books import LoadedPlan, load_plans
 from core.services.clock import local_date
 from core.services.reminders import parse_days
 
 log = logging.getLogger(__name__)
 DEFAULT_LEASE = timedelta(minutes=2)
+SNOOZED = "snoozed"  # kind of a snoozed reminder coming back; offset: the snoozed row's id
+RECEIPT_WINDOW = timedelta(hours=24)  # a receipt older than this is no longer news
+PENDING, CLAIMED, SENT, FAILED, SUPERSEDED = "pending", "claimed", "sent", "failed", "superseded"
 
 
 @dataclass(frozen=True, slots=True)
 class ReminderItem:
     log_id: int
+    installment_id: int
     kind: ReminderKind
     offset: int
     plan_title: str
@@ -43,20 +61,25 @@ class ReminderItem:
     days_overdue: int
     method_label: str | None = None  # for an auto-repay notice: the card it will use
     balance_short: bool = False  # … and whether its balance is below the amount
+    snoozed: bool = False  # a snoozed reminder coming back
 
 
 @dataclass(frozen=True, slots=True)
 class ReminderBatch:
-    """Everything one user is reminded of at one moment: one message."""
+    """One message to one user: the reminders due at one moment, or one receipt."""
 
     user_id: int
     language: str
     timezone: str
     items: tuple[ReminderItem, ...]
+    receipt: AutopayReceipt | None = None
+    receipt_log_id: int | None = None
+    attempts: int = 1  # how many times this message has been claimed (the most of its rows)
 
     @property
     def log_ids(self) -> list[int]:
-        return [item.log_id for item in self.items]
+        ids = [item.log_id for item in self.items]
+        return ids if self.receipt_log_id is None else [*ids, self.receipt_log_id]
 
 
 def policy_of(user: User) -> ReminderPolicy:
@@ -72,31 +95,94 @@ def policy_of(user: User) -> ReminderPolicy:
 async def claim_due_reminders(
     uow: UnitOfWork, now: datetime, *, lease: timedelta = DEFAULT_LEASE
 ) -> list[ReminderBatch]:
-    """Claim every reminder due at ``now`` for active users; commits the claims."""
-    users = await uow.session.scalars(
-        select(User)
-        .where(User.active.is_(True), User.reminders_enabled.is_(True))
+    """Claim every message due at ``now`` for active users; commits the claims."""
+    waiting = select(ReminderLogRow.user_id).where(
+        ReminderLogRow.status.in_((PENDING, CLAIMED)), ReminderLogRow.fire_at <= now
+    )
+    user_ids = await uow.session.scalars(
+        select(User.telegram_id)
+        .where(
+            User.active.is_(True),
+            or_(User.reminders_enabled.is_(True), User.telegram_id.in_(waiting)),
+        )
         .order_by(User.telegram_id)
     )
     batches = []
-    for user in list(users):
+    for user_id in list(user_ids):
+        user = await _take_user(uow, user_id)
+        if user is None:  # another sweep holds this user right now
+            continue
         plans = await load_plans(uow.session, user.telegram_id)
-        items = await _claim_for(uow, user, plans, now, lease)
-        if items:
-            batches.append(ReminderBatch(user.telegram_id, user.language, user.timezone, items))
+        batches += await _claim_for(uow, user, plans, now, lease)
     await uow.commit()
     return batches
 
 
+async def _take_user(uow: UnitOfWork, user_id: int) -> User | None:
+    found: User | None = await uow.session.scalar(
+        select(User)
+        .where(User.telegram_id == user_id, User.active.is_(True))
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return found
+
+
 async def _claim_for(
     uow: UnitOfWork, user: User, plans: list[LoadedPlan], now: datetime, lease: timedelta
-) -> tuple[ReminderItem, ...]:
+) -> list[ReminderBatch]:
     on = local_date(now, user.timezone)
     positions = {
         pos.ledger.key: (plan, pos) for plan in plans for pos in open_positions([plan.book], on)
     }
-    if not positions:
-        return ()
+    methods = await _methods(uow, user.telegram_id)
+    items: list[ReminderItem] = []
+    if positions and user.reminders_enabled:
+        items += await _claim_scheduled(uow, user, positions, methods, now, lease)
+    receipts: list[ReminderBatch] = []
+    attempts = 1
+    for row in await _waiting(uow, user.telegram_id, now):
+        if row.kind != RECEIPT and any(i.installment_id == row.installment_id for i in items):
+            await _settle(uow, row.id, SUPERSEDED)  # this installment is in the message already
+            continue
+        if not await _take(uow, row, now, lease, positions):
+            continue
+        if row.kind == RECEIPT:
+            receipt = AutopayReceipt.from_payload(row.payload or {})
+            receipts.append(
+                ReminderBatch(
+                    user.telegram_id,
+                    user.language,
+                    user.timezone,
+                    (),
+                    receipt,
+                    row.id,
+                    row.attempts,
+                )
+            )
+            continue
+        attempts = max(attempts, row.attempts)
+        found = positions[row.installment_id]
+        kind, offset = _kind_now(row, found[1], on)
+        items.append(_item(row.id, kind, offset, found, methods, snoozed=row.kind == SNOOZED))
+    if not items:
+        return receipts
+    items.sort(key=lambda i: (i.due_date, i.installment_id))
+    batch = ReminderBatch(
+        user.telegram_id, user.language, user.timezone, tuple(items), attempts=attempts
+    )
+    return [batch, *receipts]
+
+
+async def _claim_scheduled(
+    uow: UnitOfWork,
+    user: User,
+    positions: dict[int, tuple[LoadedPlan, Position]],
+    methods: list[PaymentMethodRow],
+    now: datetime,
+    lease: timedelta,
+) -> list[ReminderItem]:
+    """The reminders the user's policy says are due now, claimed by inserting their rows."""
     owing = [
         Owing(
             key,
@@ -115,17 +201,15 @@ async def _claim_for(
     due = due_reminders(now, policy_of(user), owing, {tuple(row) for row in known})  # type: ignore[misc]
     chosen = {r.dedup_key for r in due.send}
     claimed: list[ReminderItem] = []
-    methods = await _methods(uow, user.telegram_id)
     for reminder in due.send:
-        log_id = await _insert(uow, user.telegram_id, reminder, "claimed", now, now + lease)
+        log_id = await _insert(uow, user.telegram_id, reminder, CLAIMED, now, now + lease)
         if log_id is not None:
             found = positions[reminder.key]
             claimed.append(_item(log_id, reminder.kind, reminder.offset, found, methods))
     for key in due.settled - chosen:
         superseded = Reminder(ReminderKind(key[1]), key[0], key[2], now)
-        await _insert(uow, user.telegram_id, superseded, "superseded", now, None)
-    claimed.extend(await _reclaim_expired(uow, user, positions, methods, now, lease))
-    return tuple(claimed)
+        await _insert(uow, user.telegram_id, superseded, SUPERSEDED, now, None)
+    return claimed
 
 
 async def _insert(
@@ -145,7 +229,7 @@ async def _insert(
         "fire_at": reminder.fire_at,
         "status": status,
         "lease_until": lease_until,
-        "attempts": 1 if status == "claimed" else 0,
+        "attempts": 1 if status == CLAIMED else 0,
         "created_at": now,
     }
     dialect = postgresql if uow.session.get_bind().dialect.name == "postgresql" else sqlite
@@ -159,35 +243,72 @@ async def _insert(
     return inserted
 
 
-async def _reclaim_expired(
+async def _waiting(uow: UnitOfWork, user_id: int, now: datetime) -> list[ReminderLogRow]:
+    """Pending rows whose time has come, and claims whose sender never recorded an outcome."""
+    rows = await uow.session.scalars(
+        select(ReminderLogRow)
+        .where(
+            ReminderLogRow.user_id == user_id,
+            or_(
+                (ReminderLogRow.status == PENDING) & (ReminderLogRow.fire_at <= now),
+                (ReminderLogRow.status == CLAIMED) & (ReminderLogRow.lease_until < now),
+            ),
+        )
+        .order_by(ReminderLogRow.fire_at, ReminderLogRow.id)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)
+
+
+async def _take(
     uow: UnitOfWork,
-    user: User,
-    positions: dict[int, tuple[LoadedPlan, Position]],
-    methods: list[PaymentMethodRow],
+    row: ReminderLogRow,
     now: datetime,
     lease: timedelta,
-) -> list[ReminderItem]:
-    """Claims whose sender never recorded an outcome; taken over once the lease is over."""
-    stale = await uow.session.scalars(
-        select(ReminderLogRow).where(
-            ReminderLogRow.user_id == user.telegram_id,
-            ReminderLogRow.status == "claimed",
-            ReminderLogRow.lease_until < now,
-        )
+    positions: dict[int, tuple[LoadedPlan, Position]],
+) -> bool:
+    """Claim a waiting row; settle it instead when it is too old or its installment is paid."""
+    window = RECEIPT_WINDOW if row.kind == RECEIPT else CATCH_UP_WINDOW
+    if now - row.fire_at > window:
+        await _settle(uow, row.id, SUPERSEDED)  # missed by too much: dropped, like any reminder
+        return False
+    if row.kind != RECEIPT and row.installment_id not in positions:
+        await _settle(uow, row.id, SUPERSEDED)  # paid meanwhile: nothing to remind of
+        return False
+    condition = (
+        ReminderLogRow.status == PENDING
+        if row.status == PENDING
+        else (ReminderLogRow.status == CLAIMED) & (ReminderLogRow.lease_until < now)
     )
-    items = []
-    for row in list(stale):
-        taken = await uow.session.execute(
-            update(ReminderLogRow)
-            .where(ReminderLogRow.id == row.id, ReminderLogRow.lease_until < now)
-            .values(lease_until=now + lease, attempts=ReminderLogRow.attempts + 1)
-        )
-        if taken.rowcount != 1 or row.installment_id not in positions:  # type: ignore[attr-defined]
-            continue
-        log.warning("reclaimed reminder %s after its lease ran out: it may go out twice", row.id)
-        found = positions[row.installment_id]
-        items.append(_item(row.id, ReminderKind(row.kind), row.offset, found, methods))
-    return items
+    taken = await uow.session.execute(
+        update(ReminderLogRow)
+        .where(ReminderLogRow.id == row.id, condition)
+        .values(status=CLAIMED, lease_until=now + lease, attempts=ReminderLogRow.attempts + 1)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    if row.status == CLAIMED:
+        log.warning("reclaimed message %s after its lease ran out: it may go out twice", row.id)
+    row.attempts += 1
+    return True
+
+
+async def _settle(uow: UnitOfWork, log_id: int, status: str) -> None:
+    await uow.session.execute(
+        update(ReminderLogRow)
+        .where(ReminderLogRow.id == log_id)
+        .values(status=status, lease_until=None)
+    )
+
+
+def _kind_now(row: ReminderLogRow, pos: Position, on: date) -> tuple[ReminderKind, int]:
+    """How a waiting row reads today: a retried reminder as it was; a snoozed one as the
+    installment stands now (overdue, or days to its due date — negative while in grace)."""
+    if row.kind != SNOOZED:
+        return ReminderKind(row.kind), row.offset
+    if pos.days_overdue > 0:
+        return ReminderKind.OVERDUE, pos.days_overdue
+    return ReminderKind.BEFORE_DUE, (pos.ledger.installment.due_date - on).days
 
 
 async def _methods(uow: UnitOfWork, user_id: int) -> list[PaymentMethodRow]:
@@ -205,6 +326,8 @@ def _item(
     offset: int,
     found: tuple[LoadedPlan, Position],
     methods: list[PaymentMethodRow],
+    *,
+    snoozed: bool = False,
 ) -> ReminderItem:
     plan, pos = found
     due = pos.ledger.installment.due_date
@@ -217,6 +340,7 @@ def _item(
         short = chosen is None or chosen.balance < owed.total
     return ReminderItem(
         log_id,
+        pos.ledger.key,
         kind,
         offset,
         plan.row.title,
@@ -226,6 +350,7 @@ def _item(
         pos.days_overdue,
         label,
         short,
+        snoozed,
     )
 
 
@@ -240,10 +365,26 @@ async def record_outcome(
     """After Telegram answered: sent (with its message id) or failed (with the reason)."""
     values: dict[str, Any] = {"lease_until": None}
     if failure is None:
-        values |= {"status": "sent", "message_id": message_id, "sent_at": now}
+        values |= {"status": SENT, "message_id": message_id, "sent_at": now}
     else:
-        values |= {"status": "failed", "failure": failure}
+        values |= {"status": FAILED, "failure": failure}
     await uow.session.execute(
         update(ReminderLogRow).where(ReminderLogRow.id.in_(log_ids)).values(**values)
+    )
+    await uow.commit()
+
+
+async def release(
+    uow: UnitOfWork, log_ids: list[int], at: datetime, *, count_attempt: bool = True
+) -> None:
+    """Give claimed messages back, to be sent again from ``at`` (after a flood limit or a
+    timeout). A flood limit is not the message's fault: it does not use up an attempt."""
+    values: dict[str, Any] = {"status": PENDING, "lease_until": None, "fire_at": at}
+    if not count_attempt:
+        values["attempts"] = ReminderLogRow.attempts - 1
+    await uow.session.execute(
+        update(ReminderLogRow)
+        .where(ReminderLogRow.id.in_(log_ids), ReminderLogRow.status == CLAIMED)
+        .values(**values)
     )
     await uow.commit()

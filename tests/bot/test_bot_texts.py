@@ -133,6 +133,7 @@ def test_reminder_and_receipt_texts() -> None:
 
     notice = ReminderItem(
         1,
+        11,
         ReminderKind.AUTOPAY_NOTICE,
         1,
         "Redmi",
@@ -144,12 +145,28 @@ def test_reminder_and_receipt_texts() -> None:
         True,
     )
     due = ReminderItem(
-        2, ReminderKind.BEFORE_DUE, 0, "Pad", day_(2026, 12, 5), Decimal("50.00"), Decimal("0"), 0
+        2, 12, ReminderKind.BEFORE_DUE, 0, "Pad", day_(2026, 12, 5), Decimal("50"), Decimal("0"), 0
     )
     text = reminder_text(ReminderBatch(1, "en", "Asia/Shanghai", (notice, due)))
     assert "auto-debited from CMB &lt;card&gt; tomorrow" in text
     assert "balance is too low" in text
     assert "Pad: ¥50.00 due Dec 5, 2026 (due today)" in text
+    # A snoozed reminder coming back while its installment is in grace.
+    grace = ReminderItem(
+        3,
+        13,
+        ReminderKind.BEFORE_DUE,
+        -2,
+        "Pad",
+        day_(2026, 12, 5),
+        Decimal("50"),
+        Decimal("0"),
+        0,
+        snoozed=True,
+    )
+    text = reminder_text(ReminderBatch(1, "en", "Asia/Shanghai", (grace,)))
+    assert "⏰ • Pad: ¥50.00 was due Dec 5, 2026 (in the grace period" in text
+    assert "宽限期内" in reminder_text(ReminderBatch(1, "zh", "Asia/Shanghai", (grace,)))
     failed = AutopayReceipt(
         1,
         "zh",
@@ -164,3 +181,9 @@ def test_reminder_and_receipt_texts() -> None:
     )
     assert "余额不足" in receipt_text(failed)
     assert "重试已用完" in receipt_text(failed)
+    # Queued as JSON with its payment and read back unchanged, amounts exact.
+    import json
+
+    payload = json.loads(json.dumps(failed.to_payload()))
+    assert AutopayReceipt.from_payload(payload) == failed
+    assert payload["amount"] == "107.20"

@@ -36,7 +36,13 @@ async def test_sweep_sends_one_consolidated_reminder_once(repaybot: RepayBot) ->
     assert len(messages) == 1
     [reminder] = messages
     assert "小米备用金：2026年11月25日 应还 ¥458.40（还有 3 天）" in reminder.text
-    assert [text for row in reminder.buttons for text, _ in row] == ["立即还款", "查看详情"]
+    assert [text for row in reminder.buttons for text, _ in row] == [
+        "立即还款",
+        "查看详情",
+        "⏰ 1 小时后",
+        "今晚 8 点",
+        "明天",
+    ]
     overdue = [m for m in repaybot.emulator.chat_log(1002) if "reminder" in m.text.lower()]
     assert len(overdue) == 1
     assert "overdue 71 days" in overdue[0].text  # the daily overdue notice, in English
