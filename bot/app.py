@@ -119,7 +119,7 @@ def build_application(
     db: Database,
     *,
     clock: Callable[[], datetime] = utc_now,
-    sweep_seconds: float = jobs.SWEEP_SECONDS,
+    sweep_seconds: float | None = None,
 ) -> Application:  # type: ignore[type-arg]
     # httpx logs every request URL at info, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -203,8 +203,9 @@ def build_application(
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text_message))
     app.add_handler(MessageHandler(filters.COMMAND, basics.unknown))
     app.add_error_handler(common.on_error)
-    if app.job_queue is not None and sweep_seconds:
-        app.job_queue.run_repeating(jobs.sweep, interval=sweep_seconds, first=1, name="sweep")
+    interval = settings.sweep_seconds if sweep_seconds is None else sweep_seconds
+    if app.job_queue is not None and interval:
+        app.job_queue.run_repeating(jobs.sweep, interval=interval, first=1, name="sweep")
     return app
 
 

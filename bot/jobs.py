@@ -28,6 +28,7 @@ from bot.keyboards import button, button_row
 from bot.texts import day, esc, money, t
 from core.db.uow import Database
 from core.domain.reminders import ReminderKind
+from core.failpoints import SEND_AFTER, SEND_BEFORE, failpoint
 from core.services.autopay_sweep import AutopayReceipt, run_due_autopays
 from core.services.reminder_sweep import (
     ReminderBatch,
@@ -167,6 +168,7 @@ async def run_sweep(
     async with db.uow() as uow:
         batches = await claim_due_reminders(uow, now)
     for index, batch in enumerate(batches):
+        failpoint(SEND_BEFORE)
         try:
             message_id = await sink.deliver(batch.user_id, message_text(batch), _markup(batch))
         except RetryAfter as exc:
@@ -188,6 +190,7 @@ async def run_sweep(
         except (Forbidden, BadRequest, NetworkError) as exc:
             await _failed(db, batch, exc, now, report)
             continue
+        failpoint(SEND_AFTER)
         report.delivered.append((batch, message_id))
         async with db.uow() as uow:
             await record_outcome(uow, batch.log_ids, now, message_id=message_id)

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     conversation_timeout_seconds: int = Field(default=600, ge=1)
     autopay_time: time = time(10, 0)
     reminder_time: time = time(9, 0)
+    sweep_seconds: float = Field(default=30, ge=0)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     max_topup: Decimal = Decimal("50000.00")
 

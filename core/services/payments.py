@@ -17,6 +17,7 @@ from sqlalchemy import select
 from core.db.models import AllocationLineRow, InstallmentRow, PaymentRow, QuoteRow
 from core.db.uow import UnitOfWork
 from core.domain.quotes import Quote, QuoteKind, total_owed
+from core.failpoints import PAYMENT_AFTER_DEBIT, failpoint
 from core.services.books import load_plans
 from core.services.clock import local_date
 from core.services.errors import NotFound, QuoteClosed, ServiceError
@@ -108,6 +109,7 @@ async def execute_payment(
     uow.session.add(payment)
     await uow.session.flush()
     result = await uow.gateway.debit(method_id, priced.total, key)
+    failpoint(PAYMENT_AFTER_DEBIT)
     payment.completed_at = now
     if not result.ok:
         assert result.failure is not None
