@@ -166,7 +166,8 @@ async def run_sweep(
         report.paused_until = state.paused_until
         return report
     async with db.uow() as uow:
-        batches = await claim_due_reminders(uow, now)
+        lease = timedelta(seconds=settings.send_lease_seconds)
+        batches = await claim_due_reminders(uow, now, lease=lease)
     for index, batch in enumerate(batches):
         failpoint(SEND_BEFORE)
         try:

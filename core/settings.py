@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     autopay_time: time = time(10, 0)
     reminder_time: time = time(9, 0)
     sweep_seconds: float = Field(default=30, ge=0)
+    send_lease_seconds: float = Field(default=120, gt=0)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     max_topup: Decimal = Decimal("50000.00")
 
