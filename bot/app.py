@@ -129,7 +129,9 @@ def build_application(
         .token(token)
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_url.replace("/bot", "/file/bot"))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # No retries inside the limiter: a sweep that slept through a flood limit while
+        # holding claims could outlive their lease; it pauses and gives them back instead.
+        .rate_limiter(AIORateLimiter(max_retries=0))
         .persistence(DatabasePersistence(db))
         .post_init(_post_init)
         .build()

@@ -12,6 +12,7 @@ and gets nothing more until they come back; "chat not found" is not retried.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -45,6 +46,9 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
 MAX_SEND_ATTEMPTS = 3  # a message that timed out this many times is recorded as failed
 RETRY_BACKOFF = timedelta(minutes=1)  # × the attempts so far
+# Messages claimed at a time: at Telegram's 30 messages a second, about 20 s of sending,
+# well within the default two-minute lease.
+CLAIM_CHUNK = 600
 
 
 def reminder_text(batch: ReminderBatch) -> str:
@@ -152,22 +156,48 @@ class SweepReport:
 async def sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The JobQueue's callback: one sweep at the clock's now."""
     d = deps(context)
-    await run_sweep(BotSink(context.bot), d.db, d.settings, d.clock(), d.sending)
+    await run_sweep(BotSink(context.bot), d.db, d.settings, d.clock(), d.sending, clock=d.clock)
 
 
 async def run_sweep(
-    sink: ChatSink, db: Database, settings: Settings, now: datetime, state: SendState
+    sink: ChatSink,
+    db: Database,
+    settings: Settings,
+    now: datetime,
+    state: SendState,
+    *,
+    clock: Callable[[], datetime] | None = None,
 ) -> SweepReport:
-    """Run the auto-debits that are due, then claim and send the messages that are due."""
+    """Run the auto-debits that are due, then claim and send the messages that are due.
+
+    Messages are claimed in chunks small enough to send well within their lease at
+    Telegram's rate; the sweep goes on claiming until nothing is left (reading ``clock``
+    again for each chunk when given), a flood limit pauses it, or a chunk comes back short.
+    """
     report = SweepReport()
     async with db.uow() as uow:
         report.receipts = await run_due_autopays(uow, now, settings.autopay_time)
+    while not state.paused(now):
+        async with db.uow() as uow:
+            lease = timedelta(seconds=settings.send_lease_seconds)
+            batches = await claim_due_reminders(uow, now, lease=lease, limit=CLAIM_CHUNK)
+        await _send_all(sink, db, batches, now, state, report)
+        if len(batches) < CLAIM_CHUNK:
+            break
+        now = clock() if clock is not None else now
     if state.paused(now):
         report.paused_until = state.paused_until
-        return report
-    async with db.uow() as uow:
-        lease = timedelta(seconds=settings.send_lease_seconds)
-        batches = await claim_due_reminders(uow, now, lease=lease)
+    return report
+
+
+async def _send_all(
+    sink: ChatSink,
+    db: Database,
+    batches: list[ReminderBatch],
+    now: datetime,
+    state: SendState,
+    report: SweepReport,
+) -> None:
     for index, batch in enumerate(batches):
         failpoint(SEND_BEFORE)
         try:
@@ -187,7 +217,7 @@ async def run_sweep(
                 )
             report.retried += unsent
             log.warning("flood limit: sending paused until %s", state.paused_until)
-            break
+            return
         except (Forbidden, BadRequest, NetworkError) as exc:
             await _failed(db, batch, exc, now, report)
             continue
@@ -195,7 +225,6 @@ async def run_sweep(
         report.delivered.append((batch, message_id))
         async with db.uow() as uow:
             await record_outcome(uow, batch.log_ids, now, message_id=message_id)
-    return report
 
 
 async def _failed(

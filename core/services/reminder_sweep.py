@@ -93,9 +93,17 @@ def policy_of(user: User) -> ReminderPolicy:
 
 
 async def claim_due_reminders(
-    uow: UnitOfWork, now: datetime, *, lease: timedelta = DEFAULT_LEASE
+    uow: UnitOfWork,
+    now: datetime,
+    *,
+    lease: timedelta = DEFAULT_LEASE,
+    limit: int | None = None,
 ) -> list[ReminderBatch]:
-    """Claim every message due at ``now`` for active users; commits the claims."""
+    """Claim the messages due at ``now`` for active users; commits the claims.
+
+    With ``limit``, stop after the user whose messages reach it (a user's messages are
+    claimed together), so a sender can send what it claimed well within the lease.
+    """
     waiting = select(ReminderLogRow.user_id).where(
         ReminderLogRow.status.in_((PENDING, CLAIMED)), ReminderLogRow.fire_at <= now
     )
@@ -114,6 +122,8 @@ async def claim_due_reminders(
             continue
         plans = await load_plans(uow.session, user.telegram_id)
         batches += await _claim_for(uow, user, plans, now, lease)
+        if limit is not None and len(batches) >= limit:
+            break
     await uow.commit()
     return batches
 
@@ -255,6 +265,7 @@ async def _waiting(uow: UnitOfWork, user_id: int, now: datetime) -> list[Reminde
             ),
         )
         .order_by(ReminderLogRow.fire_at, ReminderLogRow.id)
+        .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
     )
     return list(rows)

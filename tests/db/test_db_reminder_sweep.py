@@ -150,3 +150,20 @@ async def test_the_autopay_notice_names_the_card_and_warns_of_a_short_balance(
     assert notices[rich].kind is ReminderKind.AUTOPAY_NOTICE
     assert (notices[rich].method_label, notices[rich].balance_short) == ("招商银行", False)
     assert (notices[poor].method_label, notices[poor].balance_short) == ("工商银行", True)
+
+
+async def test_a_limited_claim_stops_after_enough_messages_and_leaves_the_rest(
+    db: Database, make: Any
+) -> None:
+    users = []
+    for _ in range(5):
+        user, _ = await make.user()
+        await make.plan(user, make.fee_plan(first_due=DUE))
+        users.append(user)
+    first = await _sweep(db, THREE_DAYS_BEFORE, limit=2)
+    second = await _sweep(db, THREE_DAYS_BEFORE, limit=2)
+    rest = await _sweep(db, THREE_DAYS_BEFORE)
+    assert [len(first), len(second), len(rest)] == [2, 2, 1]
+    claimed = [b.user_id for b in first + second + rest]
+    assert sorted(claimed) == sorted(users)  # each user once, none left out
+    assert await _sweep(db, THREE_DAYS_BEFORE) == []

@@ -1,0 +1,281 @@
+"""Crash-test fixtures: the real bot as its own OS process (``python -m bot.cli run``), killed
+with SIGKILL by a failpoint (``REPAYBOT_FAILPOINTS``) and started again, against the Bot API
+emulator served from the test's event loop, on a SQLite file under ``tmp_path``.
+
+The bot process reads the real clock, so the data is built around the real now, in a
+fixed-offset zone where it is about noon: no local date changes during a test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from bot.emulator import BotApiEmulator
+from bot.emulator.model import Message
+from core.db.models import PaymentMethodRow, PaymentRow, ReminderLogRow
+from core.db.uow import Database
+from core.failpoints import ENV as FAILPOINTS_ENV
+from core.importer.load import import_data
+from core.services.reminders import update_reminder_settings
+from core.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "123456:TEST-token"
+USER_ID = 7001
+CARD = "Crash Bank"
+BALANCE = Decimal("5000.00")
+SWEEP_SECONDS = 0.5
+LEASE_SECONDS = 2
+WAIT = 20.0  # seconds: the longest a test waits for the bot to do something
+# APScheduler's line after each run of the repeating job: counts the sweeps a process made.
+SWEEP_DONE = 'Job "sweep (trigger'
+SWEEP_OK = "executed successfully"
+RECLAIM_WARNING = "may go out twice"
+
+
+@dataclass(frozen=True)
+class Noon:
+    """The real now, read once, and a fixed-offset zone where it is between 12:00 and 13:00."""
+
+    utc: datetime
+    zone: str
+
+    @classmethod
+    def around(cls, utc: datetime) -> Noon:
+        hours = 12 - utc.hour  # -11 … +12: every Etc/GMT zone exists for it
+        # POSIX sign: Etc/GMT-8 is UTC+8.
+        zone = "Etc/GMT" if hours == 0 else f"Etc/GMT{'-' if hours > 0 else '+'}{abs(hours)}"
+        return cls(utc, zone)
+
+    @property
+    def local(self) -> datetime:
+        return self.utc.astimezone(ZoneInfo(self.zone))
+
+    @property
+    def today(self) -> date:
+        return self.local.date()
+
+    def minutes_ago(self, minutes: int) -> time:
+        """A local time of day ``minutes`` before now, on the minute."""
+        return (self.local - timedelta(minutes=minutes)).time().replace(second=0, microsecond=0)
+
+
+class BotProcess:
+    """One run of ``repaybot run`` as a child process; its stderr (the log) kept by line."""
+
+    def __init__(self, process: asyncio.subprocess.Process, failpoints: str) -> None:
+        self.process = process
+        self.failpoints = failpoints
+        self.lines: list[str] = []
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.process.stderr is not None
+        async for raw in self.process.stderr:
+            self.lines.append(raw.decode("utf-8", "replace").rstrip())
+
+    @property
+    def log(self) -> str:
+        return "\n".join(self.lines)
+
+    def count(self, *texts: str) -> int:
+        """Log lines that contain every one of ``texts``."""
+        return sum(all(text in line for text in texts) for line in self.lines)
+
+    def sweeps(self) -> int:
+        return self.count(SWEEP_DONE, SWEEP_OK)
+
+    async def wait_for_sweeps(self, count: int, *, after: int = 0) -> None:
+        """Wait until ``count`` more sweeps than ``after`` have completed."""
+        await eventually(
+            lambda: _true(self.sweeps() >= after + count),
+            f"{count} sweeps after {after}",
+            self,
+        )
+
+    async def killed(self) -> None:
+        """Wait for the process to die of the failpoint's SIGKILL (and for nothing else)."""
+        try:
+            code = await asyncio.wait_for(self.process.wait(), WAIT)
+        except TimeoutError:
+            raise AssertionError(
+                f"failpoint {self.failpoints} did not fire within {WAIT}s; log:\n{self.log}"
+            ) from None
+        await self._reader
+        assert code == -signal.SIGKILL, f"exit code {code}, not SIGKILL; log:\n{self.log}"
+        assert f"failpoint {self.failpoints}: killing the process" in self.log
+
+    async def stop(self) -> int:
+        """SIGTERM (PTB's graceful stop), SIGKILL if it hangs; the exit code."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), 10)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        await self._reader
+        assert self.process.returncode is not None
+        return self.process.returncode
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], what: str, run: BotProcess | None = None
+) -> None:
+    """Poll ``check`` until it holds; fail after ``WAIT`` seconds, with the bot's log."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT
+    while not await check():
+        if loop.time() > deadline:
+            log = f"; bot log:\n{run.log}" if run is not None else ""
+            raise AssertionError(f"not within {WAIT}s: {what}{log}")
+        await asyncio.sleep(0.1)
+
+
+@dataclass
+class CrashLab:
+    """The emulator, the database file, and the bot processes started against them."""
+
+    emulator: BotApiEmulator
+    db: Database
+    workdir: Path
+    database_url: str
+    noon: Noon
+    autopay_time: time
+    runs: list[BotProcess] = field(default_factory=list)
+
+    def env(self, failpoints: str) -> dict[str, str]:
+        """A clean environment: nothing of the developer's settings, only ours."""
+        ours = {name.upper() for name in Settings.model_fields} | {FAILPOINTS_ENV}
+        env = {k: v for k, v in os.environ.items() if k.upper() not in ours}
+        env |= {
+            "PYTHONPATH": str(REPO),
+            "PYTHONUNBUFFERED": "1",
+            "BOT_TOKEN": TOKEN,
+            "TELEGRAM_BASE_URL": self.emulator.base_url,
+            "DATABASE_URL": self.database_url,
+            "SWEEP_SECONDS": str(SWEEP_SECONDS),
+            "SEND_LEASE_SECONDS": str(LEASE_SECONDS),
+            "AUTOPAY_TIME": self.autopay_time.strftime("%H:%M"),
+            FAILPOINTS_ENV: failpoints,
+        }
+        return env
+
+    async def start(self, failpoints: str = "") -> BotProcess:
+        """Start the bot; cwd is the scratch folder, so no developer ``.env`` is read."""
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            cwd=self.workdir,
+            env=self.env(failpoints),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        run = BotProcess(process, failpoints)
+        self.runs.append(run)
+        return run
+
+    async def add_user(
+        self, *, first_due: date, autopay: bool, reminders: bool, remind_at: time | None = None
+    ) -> None:
+        """One English-speaking user with one card and one 3-period interest-free plan."""
+        data: dict[str, Any] = {
+            "users": [
+                {
+                    "telegram_id": USER_ID,
+                    "language": "en",
+                    "timezone": self.noon.zone,
+                    "credit_lines": [{"provider": "Crashco", "limit": "20000.00"}],
+                    "payment_methods": [
+                        {
+                            "kind": "bank_card",
+                            "label": CARD,
+                            "last4": "4242",
+                            "balance": str(BALANCE),
+                            "default": True,
+                        }
+                    ],
+                    "plans": [
+                        {
+                            "external_id": "crash-1",
+                            "provider": "Crashco",
+                            "title": "Kettle",
+                            "principal": "300.00",
+                            "periods": 3,
+                            "method": "interest_free",
+                            "first_due": first_due.isoformat(),
+                            "autopay": autopay,
+                        }
+                    ],
+                }
+            ]
+        }
+        await import_data(self.db, data, self.noon.utc)
+        async with self.db.uow() as uow:
+            await update_reminder_settings(uow, USER_ID, enabled=reminders, at=remind_at)
+        self.emulator.user(USER_ID, "Crash", language_code="en")
+
+    # -- what the database and the chat say ---------------------------------------------------
+    async def balance(self) -> Decimal:
+        async with self.db.uow() as uow:
+            found = await uow.session.scalar(
+                select(PaymentMethodRow.balance).where(PaymentMethodRow.label == CARD)
+            )
+        assert found is not None
+        return found
+
+    async def payments(self) -> list[PaymentRow]:
+        """Every payment row but the imported ones, in id order."""
+        async with self.db.uow() as uow:
+            rows = await uow.session.scalars(
+                select(PaymentRow).where(PaymentRow.kind != "imported").order_by(PaymentRow.id)
+            )
+            return list(rows)
+
+    async def log_rows(self, kind: str | None = None) -> list[ReminderLogRow]:
+        """The user's reminder_log rows (of one kind), in id order."""
+        query = select(ReminderLogRow).where(ReminderLogRow.user_id == USER_ID)
+        if kind is not None:
+            query = query.where(ReminderLogRow.kind == kind)
+        async with self.db.uow() as uow:
+            return list(await uow.session.scalars(query.order_by(ReminderLogRow.id)))
+
+    def messages(self, text: str = "") -> list[Message]:
+        """The bot's messages in the user's chat (containing ``text``)."""
+        return [m for m in self.emulator.chat_log(USER_ID) if text in m.text]
+
+
+@pytest.fixture
+async def lab(tmp_path: Path) -> AsyncIterator[CrashLab]:
+    noon = Noon.around(datetime.now(UTC))
+    url = f"sqlite+aiosqlite:///{tmp_path}/repaybot.db"
+    db = Database.from_url(url)
+    await db.migrate()
+    async with BotApiEmulator() as emulator:
+        crash_lab = CrashLab(emulator, db, tmp_path, url, noon, noon.minutes_ago(3))
+        try:
+            yield crash_lab
+        finally:
+            for run in crash_lab.runs:  # none is left running, whatever the test did
+                await run.stop()
+            await db.dispose()
