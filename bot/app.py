@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.ext import (
@@ -39,6 +41,7 @@ from bot.handlers import (
     settings as preferences,
 )
 from bot.handlers.awaiting import timeout_minutes
+from bot.observability import HealthServer
 from bot.persistence import DatabasePersistence
 from bot.texts import t
 from core.db.uow import Database
@@ -114,6 +117,19 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await basics.unknown(update, context)
 
 
+class RepayBotApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """PTB's Application, timing every update it handles for ``/metrics``."""
+
+    async def process_update(self, update: object) -> None:
+        started = time.perf_counter()
+        try:
+            await super().process_update(update)
+        finally:
+            found: Deps | None = self.bot_data.get("deps")
+            if found is not None:
+                found.metrics.update_handled(update, time.perf_counter() - started)
+
+
 def build_application(
     settings: Settings,
     db: Database,
@@ -133,10 +149,15 @@ def build_application(
         # holding claims could outlive their lease; it pauses and gives them back instead.
         .rate_limiter(AIORateLimiter(max_retries=0))
         .persistence(DatabasePersistence(db))
+        .application_class(RepayBotApplication)
         .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
         .build()
     )
     app.bot_data["deps"] = Deps(db, settings, clock)
+    app.bot_data["sweep_seconds"] = (
+        settings.sweep_seconds if sweep_seconds is None else sweep_seconds
+    )
     app.add_handler(TypeHandler(Update, log_update), group=-2)
     app.add_handler(TypeHandler(Update, common.refuse_groups), group=-1)
     app.add_handler(ChatMemberHandler(common.track_membership, ChatMemberHandler.MY_CHAT_MEMBER))
@@ -205,17 +226,33 @@ def build_application(
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text_message))
     app.add_handler(MessageHandler(filters.COMMAND, basics.unknown))
     app.add_error_handler(common.on_error)
-    interval = settings.sweep_seconds if sweep_seconds is None else sweep_seconds
+    interval = app.bot_data["sweep_seconds"]
     if app.job_queue is not None and interval:
         app.job_queue.run_repeating(jobs.sweep, interval=interval, first=1, name="sweep")
     return app
 
 
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
-    """Migrate, then register the command menu in both languages."""
+    """Migrate, start /healthz and /metrics, then register the command menu."""
     deps: Deps = app.bot_data["deps"]
     await deps.db.migrate()
+    if deps.settings.http_port:
+        health = HealthServer(deps.db, deps.metrics, sweep_seconds=app.bot_data["sweep_seconds"])
+        try:
+            await health.start(deps.settings.http_port, deps.settings.http_host)
+        except OSError as exc:  # the bot still serves its users; the probe will say so
+            log.error(
+                "health and metrics server not started on port %s: %s", deps.settings.http_port, exc
+            )
+        else:
+            app.bot_data["health"] = health
     for language in ("en", "zh"):
         commands = [BotCommand(c, t(language, f"menu.{c}")) for c in COMMANDS]
         await app.bot.set_my_commands(commands, language_code=language)
     await app.bot.set_my_commands([BotCommand(c, t("zh", f"menu.{c}")) for c in COMMANDS])
+
+
+async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    health: HealthServer | None = app.bot_data.pop("health", None)
+    if health is not None:
+        await health.stop()

@@ -9,6 +9,7 @@ from typing import Any
 
 from telegram.ext import ContextTypes
 
+from bot.observability import Metrics
 from core.db.uow import Database
 from core.settings import Settings
 
@@ -33,6 +34,7 @@ class Deps:
     settings: Settings
     clock: Callable[[], datetime] = utc_now
     sending: SendState = field(default_factory=SendState)
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 def deps(context: ContextTypes.DEFAULT_TYPE | Any) -> Deps:

@@ -12,6 +12,7 @@ and gets nothing more until they come back; "chat not found" is not retried.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from telegram.ext import ContextTypes
 from bot.callbacks import Action
 from bot.deps import SendState, deps
 from bot.keyboards import button, button_row
+from bot.observability import Metrics
 from bot.texts import day, esc, money, t
 from core.db.uow import Database
 from core.domain.reminders import ReminderKind
@@ -151,12 +153,43 @@ class SweepReport:
     failed: list[tuple[ReminderBatch, str]] = field(default_factory=list)  # and the reason
     retried: list[ReminderBatch] = field(default_factory=list)  # given back for later
     paused_until: datetime | None = None
+    finished_at: datetime | None = None
+
+    def count(self, metrics: Metrics, seconds: float) -> None:
+        """Add this sweep to the process's metrics."""
+        for receipt in self.receipts:
+            status = "succeeded" if receipt.succeeded else "failed"
+            metrics.payments.labels(kind="auto", status=status).inc()
+        for batch, _ in self.delivered:
+            metrics.messages.labels(kind=_kind(batch), outcome="sent").inc()
+        for batch, _ in self.failed:
+            metrics.messages.labels(kind=_kind(batch), outcome="failed").inc()
+        for batch in self.retried:
+            metrics.messages.labels(kind=_kind(batch), outcome="retried").inc()
+        lags = [
+            (self.finished_at - batch.due_at).total_seconds()
+            for batch, _ in self.delivered
+            if batch.due_at is not None and self.finished_at is not None
+        ]
+        metrics.sweep_done(seconds, max(lags, default=None))
+
+
+def _kind(batch: ReminderBatch) -> str:
+    return "reminder" if batch.receipt is None else "receipt"
 
 
 async def sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The JobQueue's callback: one sweep at the clock's now."""
     d = deps(context)
-    await run_sweep(BotSink(context.bot), d.db, d.settings, d.clock(), d.sending, clock=d.clock)
+    await run_sweep(
+        BotSink(context.bot),
+        d.db,
+        d.settings,
+        d.clock(),
+        d.sending,
+        clock=d.clock,
+        metrics=d.metrics,
+    )
 
 
 async def run_sweep(
@@ -167,6 +200,7 @@ async def run_sweep(
     state: SendState,
     *,
     clock: Callable[[], datetime] | None = None,
+    metrics: Metrics | None = None,
 ) -> SweepReport:
     """Run the auto-debits that are due, then claim and send the messages that are due.
 
@@ -174,6 +208,7 @@ async def run_sweep(
     Telegram's rate; the sweep goes on claiming until nothing is left (reading ``clock``
     again for each chunk when given), a flood limit pauses it, or a chunk comes back short.
     """
+    started = time.perf_counter()
     report = SweepReport()
     async with db.uow() as uow:
         report.receipts = await run_due_autopays(uow, now, settings.autopay_time)
@@ -187,6 +222,9 @@ async def run_sweep(
         now = clock() if clock is not None else now
     if state.paused(now):
         report.paused_until = state.paused_until
+    report.finished_at = clock() if clock is not None else now
+    if metrics is not None:
+        report.count(metrics, time.perf_counter() - started)
     return report
 
 

@@ -107,7 +107,8 @@ async def run_sandbox(
     sweep_seconds: float = SWEEP_SECONDS,
 ) -> int:
     settings = get_settings().model_copy(
-        update={"database_url": database_url, "bot_token": SecretStr(TOKEN)}
+        # No health/metrics server: the sandbox is a toy and must not need a free port.
+        update={"database_url": database_url, "bot_token": SecretStr(TOKEN), "http_port": 0}
     )
     db = Database.from_url(database_url)
     await db.migrate()

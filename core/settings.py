@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
     http_port: int = Field(default=8080, ge=0, le=65535)
+    http_host: str = "0.0.0.0"
     quote_ttl_seconds: int = Field(default=600, ge=30)
     conversation_timeout_seconds: int = Field(default=600, ge=1)
     autopay_time: time = time(10, 0)

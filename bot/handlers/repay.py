@@ -236,6 +236,9 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await stale_button(update, lang)
         return
     await query.answer()
+    if outcome.outcome in (Outcome.SUCCEEDED, Outcome.FAILED) and not outcome.repeated:
+        kind = "payoff" if quote.request.kind is QuoteKind.PAYOFF else "manual"
+        d.metrics.payments.labels(kind=kind, status=outcome.outcome.value).inc()
     if outcome.outcome in (Outcome.EXPIRED, Outcome.CHANGED):
         key = "repay.expired" if outcome.outcome is Outcome.EXPIRED else "repay.changed"
         if outcome.fresh_quote is None:

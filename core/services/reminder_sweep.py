@@ -62,6 +62,7 @@ class ReminderItem:
     method_label: str | None = None  # for an auto-repay notice: the card it will use
     balance_short: bool = False  # … and whether its balance is below the amount
     snoozed: bool = False  # a snoozed reminder coming back
+    fire_at: datetime | None = None  # when it fell due
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,7 @@ class ReminderBatch:
     receipt: AutopayReceipt | None = None
     receipt_log_id: int | None = None
     attempts: int = 1  # how many times this message has been claimed (the most of its rows)
+    due_at: datetime | None = None  # when the oldest part of it fell due
 
     @property
     def log_ids(self) -> list[int]:
@@ -151,6 +153,7 @@ async def _claim_for(
         items += await _claim_scheduled(uow, user, positions, methods, now, lease)
     receipts: list[ReminderBatch] = []
     attempts = 1
+    due_at = min((i.fire_at for i in items if i.fire_at is not None), default=None)
     for row in await _waiting(uow, user.telegram_id, now):
         if row.kind != RECEIPT and any(i.installment_id == row.installment_id for i in items):
             await _settle(uow, row.id, SUPERSEDED)  # this installment is in the message already
@@ -168,18 +171,28 @@ async def _claim_for(
                     receipt,
                     row.id,
                     row.attempts,
+                    row.fire_at,
                 )
             )
             continue
         attempts = max(attempts, row.attempts)
+        due_at = row.fire_at if due_at is None else min(due_at, row.fire_at)
         found = positions[row.installment_id]
         kind, offset = _kind_now(row, found[1], on)
-        items.append(_item(row.id, kind, offset, found, methods, snoozed=row.kind == SNOOZED))
+        snoozed = row.kind == SNOOZED
+        items.append(
+            _item(row.id, kind, offset, found, methods, snoozed=snoozed, fire_at=row.fire_at)
+        )
     if not items:
         return receipts
     items.sort(key=lambda i: (i.due_date, i.installment_id))
     batch = ReminderBatch(
-        user.telegram_id, user.language, user.timezone, tuple(items), attempts=attempts
+        user.telegram_id,
+        user.language,
+        user.timezone,
+        tuple(items),
+        attempts=attempts,
+        due_at=due_at,
     )
     return [batch, *receipts]
 
@@ -215,7 +228,11 @@ async def _claim_scheduled(
         log_id = await _insert(uow, user.telegram_id, reminder, CLAIMED, now, now + lease)
         if log_id is not None:
             found = positions[reminder.key]
-            claimed.append(_item(log_id, reminder.kind, reminder.offset, found, methods))
+            claimed.append(
+                _item(
+                    log_id, reminder.kind, reminder.offset, found, methods, fire_at=reminder.fire_at
+                )
+            )
     for key in due.settled - chosen:
         superseded = Reminder(ReminderKind(key[1]), key[0], key[2], now)
         await _insert(uow, user.telegram_id, superseded, SUPERSEDED, now, None)
@@ -339,6 +356,7 @@ def _item(
     methods: list[PaymentMethodRow],
     *,
     snoozed: bool = False,
+    fire_at: datetime | None = None,
 ) -> ReminderItem:
     plan, pos = found
     due = pos.ledger.installment.due_date
@@ -362,6 +380,7 @@ def _item(
         label,
         short,
         snoozed,
+        fire_at,
     )
 
 

@@ -54,6 +54,8 @@ class RepayBot:
             self.settings, self.db, clock=self.clock, sweep_seconds=self.sweep_seconds
         )
         await self.app.initialize()
+        if self.app.post_init is not None:  # as run_polling does: migrate, health server, menu
+            await self.app.post_init(self.app)
         await self.app.start()
         assert self.app.updater is not None
         await self.app.updater.start_polling(poll_interval=0, timeout=1)
@@ -65,6 +67,8 @@ class RepayBot:
         await self.app.updater.stop()
         await self.app.stop()
         await self.app.shutdown()
+        if self.app.post_shutdown is not None:
+            await self.app.post_shutdown(self.app)
         self.app = None
 
     def chat(self, user_id: int, language_code: str | None = "zh-hans") -> Chat:
@@ -134,6 +138,7 @@ async def repaybot(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[Re
         telegram_base_url=emulator.base_url,
         database_url=url,
         support_contact="@repay_support",
+        http_port=0,  # no health server unless a test asks for one
     )
     db = Database.from_url(url)
     await db.migrate()
