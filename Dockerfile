@@ -1,6 +1,8 @@
 # RepayBot image: build a wheel of the project, install it into a slim runtime, run as non-root.
 #   docker build -t repaybot .
 #   docker run --rm -e BOT_TOKEN=... -v repaybot-data:/app/data repaybot
+# With PostgreSQL: docker compose up -d (docker-compose.yml). Webhook mode: command
+# ["repaybot", "webhook"] with WEBHOOK_URL/WEBHOOK_SECRET set, behind a TLS reverse proxy.
 
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
@@ -25,5 +27,8 @@ WORKDIR /app
 ENV DATABASE_URL=sqlite+aiosqlite:////app/data/repaybot.db
 VOLUME ["/app/data"]
 USER repaybot
-EXPOSE 8080
+# 8080: /healthz and /metrics (HTTP_PORT); 8443: the webhook server (WEBHOOK_PORT).
+EXPOSE 8080 8443
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["repaybot", "healthcheck"]
 CMD ["repaybot", "run"]

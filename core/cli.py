@@ -42,6 +42,8 @@ def build_parser() -> CommandParser:
     _add_schedule(parser.commands)
     _add_migrate(parser.commands)
     _add_import(parser.commands)
+    _add_backup(parser.commands)
+    _add_healthcheck(parser.commands)
     return parser
 
 
@@ -289,3 +291,86 @@ def _import(args: argparse.Namespace) -> int:
     from core.importer.command import run_import
 
     return run_import(args.file, args.database_url, args.today)
+
+
+# --- backup, restore, healthcheck ------------------------------------------------------
+
+
+def _add_backup(commands: argparse._SubParsersAction[CommandParser]) -> None:
+    sub = commands.add_parser(
+        "backup",
+        help="back up the database to a file (online: the bot may keep running)",
+        description="SQLite: an online backup (a consistent copy). PostgreSQL: pg_dump "
+        "--format=custom. The file is written completely or not at all.",
+    )
+    sub.add_argument("file", metavar="FILE", type=Path)
+    sub.add_argument("--database-url", help="SQLAlchemy async URL (default: DATABASE_URL)")
+    sub.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    sub.set_defaults(handler=_backup)
+    sub = commands.add_parser(
+        "restore",
+        help="replace the database's content with a backup (stop the bot first)",
+        description="SQLite: copies the backup into the database file. PostgreSQL: "
+        "pg_restore --clean. Then run `repaybot migrate` if the backup is older.",
+    )
+    sub.add_argument("file", metavar="FILE", type=Path)
+    sub.add_argument("--database-url", help="SQLAlchemy async URL (default: DATABASE_URL)")
+    sub.set_defaults(handler=_restore)
+
+
+def _backup_url(args: argparse.Namespace) -> str:
+    from core.settings import get_settings
+
+    url: str = args.database_url or get_settings().database_url
+    return url
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from core.backup import BackupError, backup
+
+    try:
+        backup(_backup_url(args), args.file, force=args.force)
+    except BackupError as exc:
+        return _fail("backup", str(exc), 1)
+    print(f"backup written to {args.file} ({args.file.stat().st_size} bytes)")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from core.backup import BackupError, restore
+
+    try:
+        restore(_backup_url(args), args.file)
+    except BackupError as exc:
+        return _fail("restore", str(exc), 1)
+    print(f"restored from {args.file}")
+    return 0
+
+
+def _add_healthcheck(commands: argparse._SubParsersAction[CommandParser]) -> None:
+    sub = commands.add_parser(
+        "healthcheck",
+        help="exit 0 when the running bot's /healthz says ok (for container health checks)",
+    )
+    sub.add_argument("--url", help="default: http://127.0.0.1:HTTP_PORT/healthz")
+    sub.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
+    sub.set_defaults(handler=_healthcheck)
+
+
+def _healthcheck(args: argparse.Namespace) -> int:
+    import urllib.error
+    import urllib.request
+
+    from core.settings import get_settings
+
+    url = args.url or f"http://127.0.0.1:{get_settings().http_port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as response:
+            body = response.read().decode()
+    except urllib.error.HTTPError as exc:
+        print(exc.read().decode(errors="replace"))
+        return 1
+    except (OSError, ValueError) as exc:
+        return _fail("healthcheck", f"{url}: {exc}", 1)
+    print(body)
+    return 0
