@@ -215,7 +215,9 @@ async def run_sweep(
     while not state.paused(now):
         async with db.uow() as uow:
             lease = timedelta(seconds=settings.send_lease_seconds)
-            batches = await claim_due_reminders(uow, now, lease=lease, limit=CLAIM_CHUNK)
+            batches = await claim_due_reminders(
+                uow, now, lease=lease, limit=CLAIM_CHUNK, autopay_at=settings.autopay_time
+            )
         await _send_all(sink, db, batches, now, state, report)
         if len(batches) < CLAIM_CHUNK:
             break

@@ -62,6 +62,9 @@ class User(Base):
     remind_days: Mapped[str] = mapped_column(String(32), default="3,1,0")
     remind_time: Mapped[time] = mapped_column(default=time(9, 0))
     overdue_daily: Mapped[bool] = mapped_column(default=True)
+    # When the sweep must next look at this user (NULL: at once). Kept by the sweeps; any
+    # change that can bring something due sooner resets it (core/services/wakeups.py).
+    next_sweep_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class CreditLineRow(Base):

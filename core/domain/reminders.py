@@ -132,3 +132,27 @@ def _relevance(reminder: Reminder) -> tuple[datetime, int]:
     # first, then the auto-repay notice (it names the card and warns of a short balance).
     rank = {ReminderKind.OVERDUE: 2, ReminderKind.AUTOPAY_NOTICE: 1, ReminderKind.BEFORE_DUE: 0}
     return reminder.fire_at, rank[reminder.kind]
+
+
+def next_fire_after(
+    now: datetime, policy: ReminderPolicy, owing: Iterable[Owing]
+) -> datetime | None:
+    """The first instant after ``now`` at which any reminder of these installments fires
+    (None when none will): how long a sweep may leave this user alone."""
+    if not policy.enabled:
+        return None
+    today = now.astimezone(ZoneInfo(policy.timezone)).date()
+    found: list[datetime] = []
+    for item in owing:
+        days = [item.due_date - timedelta(days=d) for d in policy.days_before]
+        if item.autopay:
+            days.append(item.due_date - timedelta(days=1))
+        if policy.overdue_daily:
+            first = max(item.due_date + timedelta(days=item.grace_days + 1), today)
+            days += [first, first + timedelta(days=1)]
+        found += [
+            instant
+            for day in days
+            if (instant := local_instant(day, policy.at, policy.timezone)) > now
+        ]
+    return min(found, default=None)

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from core.db.models import PaymentMethodRow, PaymentRow, PlanRow, ReminderLogRow, User
 from core.db.uow import UnitOfWork
@@ -83,12 +83,24 @@ def attempt_slots(due: date, grace_days: int, at: time, timezone: str) -> list[d
     return slots
 
 
+def next_attempt_after(
+    now: datetime, due: date, grace_days: int, at: time, timezone: str
+) -> datetime | None:
+    """The first auto-debit attempt of an installment after ``now``, if one is left."""
+    return next((s for s in attempt_slots(due, grace_days, at, timezone) if s > now), None)
+
+
 async def run_due_autopays(uow: UnitOfWork, now: datetime, at: time) -> list[AutopayReceipt]:
     """Run every auto-debit whose attempt time has come; one transaction per attempt."""
     owners = await uow.session.scalars(
         select(PlanRow.user_id)
         .join(User, User.telegram_id == PlanRow.user_id)
-        .where(PlanRow.autopay.is_(True), PlanRow.closed_at.is_(None), User.active.is_(True))
+        .where(
+            PlanRow.autopay.is_(True),
+            PlanRow.closed_at.is_(None),
+            User.active.is_(True),
+            or_(User.next_sweep_at.is_(None), User.next_sweep_at <= now),
+        )
         .distinct()
         .order_by(PlanRow.user_id)
     )

@@ -16,6 +16,7 @@ from core.money import ZERO, AmountError, validate_amount
 from core.services.errors import InvalidInput, MethodRemoved, NotFound
 from core.services.quotes import usable_method
 from core.services.users import lock_user
+from core.services.wakeups import wake
 
 
 class MethodKind(StrEnum):
@@ -180,4 +181,5 @@ async def set_autopay(
     plan.autopay = enabled
     if fallback_to_default is not None:
         plan.autopay_fallback = fallback_to_default
+    await wake(uow, user_id)
     await uow.commit()

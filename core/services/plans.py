@@ -20,6 +20,7 @@ from core.services.books import LoadedPlan, load_plans
 from core.services.clock import local_date
 from core.services.errors import InvalidInput, NoCreditLine, NotFound
 from core.services.users import get_user, lock_user
+from core.services.wakeups import wake
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,7 @@ async def insert_plan(uow: UnitOfWork, user_id: int, draft: PlanDraft, now: date
         for item in schedule
     )
     await uow.session.flush()
+    await wake(uow, user_id)  # its reminders and auto-debits may come before the next look
     return plan
 
 

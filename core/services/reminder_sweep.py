@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -40,9 +40,11 @@ from core.services.autopay_sweep import RECEIPT, AutopayReceipt
 from core.services.books import LoadedPlan, load_plans
 from core.services.clock import local_date
 from core.services.reminders import parse_days
+from core.services.wakeups import is_due, plan_next_sweep, wake
 
 log = logging.getLogger(__name__)
 DEFAULT_LEASE = timedelta(minutes=2)
+DEFAULT_AUTOPAY_TIME = time(10, 0)  # the setting's default; sweeps pass AUTOPAY_TIME
 SNOOZED = "snoozed"  # kind of a snoozed reminder coming back; offset: the snoozed row's id
 RECEIPT_WINDOW = timedelta(hours=24)  # a receipt older than this is no longer news
 PENDING, CLAIMED, SENT, FAILED, SUPERSEDED = "pending", "claimed", "sent", "failed", "superseded"
@@ -100,21 +102,16 @@ async def claim_due_reminders(
     *,
     lease: timedelta = DEFAULT_LEASE,
     limit: int | None = None,
+    autopay_at: time = DEFAULT_AUTOPAY_TIME,
 ) -> list[ReminderBatch]:
     """Claim the messages due at ``now`` for active users; commits the claims.
 
     With ``limit``, stop after the user whose messages reach it (a user's messages are
     claimed together), so a sender can send what it claimed well within the lease.
     """
-    waiting = select(ReminderLogRow.user_id).where(
-        ReminderLogRow.status.in_((PENDING, CLAIMED)), ReminderLogRow.fire_at <= now
-    )
     user_ids = await uow.session.scalars(
         select(User.telegram_id)
-        .where(
-            User.active.is_(True),
-            or_(User.reminders_enabled.is_(True), User.telegram_id.in_(waiting)),
-        )
+        .where(User.active.is_(True), is_due(now))
         .order_by(User.telegram_id)
     )
     batches = []
@@ -124,6 +121,7 @@ async def claim_due_reminders(
             continue
         plans = await load_plans(uow.session, user.telegram_id)
         batches += await _claim_for(uow, user, plans, now, lease)
+        await plan_next_sweep(uow, user, plans, policy_of(user), now, autopay_at)
         if limit is not None and len(batches) >= limit:
             break
     await uow.commit()
@@ -412,9 +410,12 @@ async def release(
     values: dict[str, Any] = {"status": PENDING, "lease_until": None, "fire_at": at}
     if not count_attempt:
         values["attempts"] = ReminderLogRow.attempts - 1
-    await uow.session.execute(
+    owners = await uow.session.scalars(
         update(ReminderLogRow)
         .where(ReminderLogRow.id.in_(log_ids), ReminderLogRow.status == CLAIMED)
         .values(**values)
+        .returning(ReminderLogRow.user_id)
     )
+    for user_id in set(owners):
+        await wake(uow, user_id, at)
     await uow.commit()

@@ -80,5 +80,6 @@ async def update_reminder_settings(
         user.reminders_enabled = enabled
     if overdue_daily is not None:
         user.overdue_daily = overdue_daily
+    user.next_sweep_at = None  # the new policy may bring a reminder sooner
     await uow.commit()
     return await get_reminder_settings(uow, user_id)

@@ -25,6 +25,7 @@ from core.services.books import load_plans
 from core.services.clock import local_date
 from core.services.reminder_sweep import PENDING, SENT, SNOOZED
 from core.services.users import lock_user
+from core.services.wakeups import wake
 
 EVENING = time(20, 0)
 
@@ -113,5 +114,6 @@ async def snooze(
             )
             .on_conflict_do_nothing(index_elements=["installment_id", "kind", "offset"])
         )
+    await wake(uow, user_id, until)
     await uow.commit()
     return SnoozeResult(SnoozeStatus.SNOOZED, until)

@@ -117,6 +117,8 @@ async def set_active(uow: UnitOfWork, telegram_id: int, active: bool) -> bool:
     user = await uow.session.get(User, telegram_id)
     if user is None:
         return False
+    if active and not user.active:
+        user.next_sweep_at = None  # back: look at them at once
     user.active = active
     await uow.commit()
     return True

@@ -78,7 +78,7 @@ async def test_upgrade_is_idempotent(db: Database) -> None:
     async with db.engine.connect() as connection:
         versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
         diff = await connection.run_sync(_schema_diff)
-    assert [tuple(row) for row in versions] == [("0004",)]
+    assert [tuple(row) for row in versions] == [("0005",)]
     assert diff == []
     async with db.uow() as uow:  # data survives a repeated upgrade
         assert await uow.session.scalar(select(func.count()).select_from(User)) == 1

@@ -17,6 +17,7 @@ from core.domain.reminders import (
     due_reminders,
     local_instant,
     moments,
+    next_fire_after,
 )
 
 NY = "America/New_York"
@@ -124,3 +125,49 @@ def test_overdue_daily_reminder() -> None:
     assert (reminder.kind, reminder.offset) == (ReminderKind.OVERDUE, 2)
     assert reminder.dedup_key == (1, "overdue", 2)
     assert isinstance(reminder, Reminder)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    zone=st.sampled_from([NY, "Asia/Shanghai", "Europe/London", "Australia/Sydney"]),
+    start=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2028, 12, 31)),
+    dues=st.lists(st.integers(min_value=-40, max_value=40), min_size=0, max_size=4),
+    days_before=st.lists(st.integers(min_value=0, max_value=7), max_size=3, unique=True),
+    hour=st.integers(min_value=0, max_value=23),
+    minute=st.sampled_from([0, 30, 59]),
+    autopay=st.booleans(),
+    overdue_daily=st.booleans(),
+    grace=st.integers(min_value=0, max_value=5),
+)
+def test_next_fire_after_is_the_first_moment_after_now(
+    zone: str,
+    start: datetime,
+    dues: list[int],
+    days_before: list[int],
+    hour: int,
+    minute: int,
+    autopay: bool,
+    overdue_daily: bool,
+    grace: int,
+) -> None:
+    """Against brute force: every moment of every installment over a long horizon."""
+    now = start.replace(tzinfo=UTC)
+    policy = ReminderPolicy(True, tuple(days_before), time(hour, minute), zone, overdue_daily)
+    today = now.astimezone(ZoneInfo(zone)).date()
+    owing = [
+        _owing(today + timedelta(days=d), key=i, grace_days=grace, autopay=autopay)
+        for i, d in enumerate(dues)
+    ]
+    horizon = today + timedelta(days=100)
+    later = [r.fire_at for o in owing for r in moments(o, policy, horizon) if r.fire_at > now]
+    assert next_fire_after(now, policy, owing) == min(later, default=None)
+
+
+def test_next_fire_after_nothing_when_reminders_are_off() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    off = ReminderPolicy(enabled=False)
+    assert next_fire_after(now, off, [_owing(date(2026, 12, 5))]) is None
+    on = ReminderPolicy()
+    # 3 days before 2026-12-05 at 09:00 Shanghai is 2026-12-02 01:00 UTC.
+    expected = datetime(2026, 12, 2, 1, tzinfo=UTC)
+    assert next_fire_after(now, on, [_owing(date(2026, 12, 5))]) == expected

@@ -1,0 +1,141 @@
+"""Each user's next look: the sweep sets it to the first moment anything of theirs can
+fall due, and every change that can bring something sooner wakes the user."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from core.db.models import User
+from core.db.uow import Database
+from core.domain.quotes import QuoteKind
+from core.services.methods import set_autopay
+from core.services.reminder_sweep import claim_due_reminders, release
+from core.services.reminders import update_reminder_settings
+from core.services.users import set_active
+from core.services.wakeups import MAX_SLEEP, is_due, wake
+
+DUE = date(2026, 12, 5)
+# 2026-12-01 12:00 Shanghai: the reminder 3 days before DUE (12-02 09:00) is 21 h away.
+NOON = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
+THREE_DAYS_BEFORE = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
+
+
+async def _sweep(db: Database, now: datetime, **kw: Any) -> list[Any]:
+    async with db.uow() as uow:
+        return await claim_due_reminders(uow, now, **kw)
+
+
+async def _next(db: Database, user_id: int) -> datetime | None:
+    async with db.uow() as uow:
+        found: datetime | None = await uow.session.scalar(
+            select(User.next_sweep_at).where(User.telegram_id == user_id)
+        )
+        return found
+
+
+async def _due_users(db: Database, now: datetime) -> list[int]:
+    async with db.uow() as uow:
+        return list(await uow.session.scalars(select(User.telegram_id).where(is_due(now))))
+
+
+async def test_the_sweep_sleeps_until_the_next_reminder_and_only_then_looks_again(
+    db: Database, make: Any
+) -> None:
+    user, _ = await make.user()
+    await make.plan(user, make.fee_plan(first_due=DUE))
+    assert await _due_users(db, NOON) == [user]  # a new user is looked at at once
+    assert await _sweep(db, NOON) == []
+    assert await _next(db, user) == THREE_DAYS_BEFORE
+    assert await _due_users(db, THREE_DAYS_BEFORE - timedelta(seconds=1)) == []
+    assert await _due_users(db, THREE_DAYS_BEFORE) == [user]
+    [batch] = await _sweep(db, THREE_DAYS_BEFORE)
+    assert batch.user_id == user
+    # Next: the claim's lease, then the reminder one day before.
+    lease_end = THREE_DAYS_BEFORE + timedelta(minutes=2)
+    assert await _next(db, user) == lease_end
+
+
+async def test_nothing_due_for_a_day_sleeps_a_day_at_most(db: Database, make: Any) -> None:
+    user, _ = await make.user()
+    await make.plan(user, make.fee_plan(first_due=date(2027, 3, 5)))
+    await _sweep(db, NOON)
+    assert await _next(db, user) == NOON + MAX_SLEEP
+
+
+async def test_an_auto_debit_attempt_is_a_reason_to_look(db: Database, make: Any) -> None:
+    user, method = await make.user()
+    plan = await make.plan(user, make.fee_plan(first_due=DUE))
+    async with db.uow() as uow:
+        await set_autopay(uow, user, plan, True, method)
+    async with db.uow() as uow:
+        await update_reminder_settings(uow, user, enabled=False)
+    morning = datetime(2026, 12, 5, 0, 0, tzinfo=UTC)  # 08:00 on the due date, Shanghai
+    ten = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)  # 10:00 there: the first attempt
+    await _sweep(db, morning, autopay_at=time(10, 0))
+    assert await _next(db, user) == ten
+    await _sweep(db, ten, autopay_at=time(10, 0))
+    assert await _next(db, user) == datetime(2026, 12, 5, 10, 0, tzinfo=UTC)  # the 18:00 retry
+
+
+async def test_changes_that_can_bring_work_sooner_wake_the_user(db: Database, make: Any) -> None:
+    user, method = await make.user()
+    plan = await make.plan(user, make.fee_plan(first_due=date(2027, 3, 5)))
+
+    await _sweep(db, NOON)
+    assert await _next(db, user) == NOON + MAX_SLEEP
+    await make.plan(user, make.fee_plan(first_due=DUE, title="Second"))
+    assert await _next(db, user) is None
+    await _sweep(db, NOON)
+    assert await _next(db, user) == THREE_DAYS_BEFORE
+    async with db.uow() as uow:
+        await update_reminder_settings(uow, user, at=time(7, 0))
+    assert await _next(db, user) is None
+    await _sweep(db, NOON)
+    async with db.uow() as uow:
+        await set_autopay(uow, user, plan, True, method)
+    assert await _next(db, user) is None
+    await _sweep(db, NOON)
+    async with db.uow() as uow:
+        await set_active(uow, user, False)
+    async with db.uow() as uow:
+        await set_active(uow, user, True)
+    assert await _next(db, user) is None
+    # wake(at) only ever brings the look forward.
+    await _sweep(db, NOON)
+    before = await _next(db, user)
+    assert before is not None
+    async with db.uow() as uow:
+        await wake(uow, user, before + timedelta(hours=1))
+        await uow.commit()
+    assert await _next(db, user) == before
+    async with db.uow() as uow:
+        await wake(uow, user, NOON + timedelta(minutes=5))
+        await uow.commit()
+    assert await _next(db, user) == NOON + timedelta(minutes=5)
+
+
+async def test_a_message_given_back_wakes_its_user_for_the_retry(db: Database, make: Any) -> None:
+    user, _ = await make.user()
+    await make.plan(user, make.fee_plan(first_due=DUE))
+    [batch] = await _sweep(db, THREE_DAYS_BEFORE)
+    retry_at = THREE_DAYS_BEFORE + timedelta(seconds=30)
+    async with db.uow() as uow:
+        await release(uow, batch.log_ids, retry_at, count_attempt=False)
+    assert await _next(db, user) == retry_at
+    [again] = await _sweep(db, retry_at)
+    assert again.log_ids == batch.log_ids
+
+
+async def test_paid_and_blocked_users_are_not_woken_needlessly(db: Database, make: Any) -> None:
+    user, _ = await make.user()
+    plan = await make.plan(user, make.fee_plan(first_due=DUE, periods=1, principal="100"))
+    await make.pay(user, QuoteKind.PERIOD, plan_id=plan)
+    await _sweep(db, NOON)
+    assert await _next(db, user) == NOON + MAX_SLEEP  # nothing owed: the daily look only
+    async with db.uow() as uow:
+        await set_active(uow, user, False)
+    assert await _due_users(db, NOON + 2 * MAX_SLEEP) == [user]  # due, but…
+    assert await _sweep(db, NOON + 2 * MAX_SLEEP) == []  # …inactive users are not read
