@@ -301,21 +301,22 @@ async def _take(
     if row.kind != RECEIPT and row.installment_id not in positions:
         await _settle(uow, row.id, SUPERSEDED)  # paid meanwhile: nothing to remind of
         return False
+    reclaimed = row.status == CLAIMED  # read before the update refreshes the row
     condition = (
-        ReminderLogRow.status == PENDING
-        if row.status == PENDING
-        else (ReminderLogRow.status == CLAIMED) & (ReminderLogRow.lease_until < now)
+        (ReminderLogRow.status == CLAIMED) & (ReminderLogRow.lease_until < now)
+        if reclaimed
+        else ReminderLogRow.status == PENDING
     )
     taken = await uow.session.execute(
         update(ReminderLogRow)
         .where(ReminderLogRow.id == row.id, condition)
         .values(status=CLAIMED, lease_until=now + lease, attempts=ReminderLogRow.attempts + 1)
+        .execution_options(synchronize_session="fetch")  # the loaded row shows the claim
     )
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    if row.status == CLAIMED:
+    if reclaimed:
         log.warning("reclaimed message %s after its lease ran out: it may go out twice", row.id)
-    row.attempts += 1
     return True
 
 

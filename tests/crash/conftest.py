@@ -9,6 +9,7 @@ fixed-offset zone where it is about noon: no local date changes during a test.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import signal
 import sys
@@ -40,6 +41,7 @@ BALANCE = Decimal("5000.00")
 SWEEP_SECONDS = 0.5
 LEASE_SECONDS = 2
 WAIT = 20.0  # seconds: the longest a test waits for the bot to do something
+STOP_WAIT = 10.0  # seconds: for a process or the emulator to stop; a hang fails, never blocks
 # APScheduler's line after each run of the repeating job: counts the sweeps a process made.
 SWEEP_DONE = 'Job "sweep (trigger'
 SWEEP_OK = "executed successfully"
@@ -98,13 +100,17 @@ class BotProcess:
     def sweeps(self) -> int:
         return self.count(SWEEP_DONE, SWEEP_OK)
 
+    async def wait_for_log(self, text: str) -> None:
+        await eventually(lambda: text in self.log, repr(text), self)
+
+    def assert_no_errors(self) -> None:
+        """Nothing went wrong that the process only logged (PTB catches a job's exceptions)."""
+        assert " ERROR " not in self.log, self.log
+        assert "Traceback" not in self.log, self.log
+
     async def wait_for_sweeps(self, count: int, *, after: int = 0) -> None:
         """Wait until ``count`` more sweeps than ``after`` have completed."""
-        await eventually(
-            lambda: _true(self.sweeps() >= after + count),
-            f"{count} sweeps after {after}",
-            self,
-        )
+        await eventually(lambda: self.sweeps() >= after + count, f"{count} more sweeps", self)
 
     async def killed(self) -> None:
         """Wait for the process to die of the failpoint's SIGKILL (and for nothing else)."""
@@ -123,30 +129,53 @@ class BotProcess:
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(self.process.wait(), 10)
+                await asyncio.wait_for(self.process.wait(), STOP_WAIT)
             except TimeoutError:
                 self.process.kill()
-                await self.process.wait()
-        await self._reader
+                await asyncio.wait_for(self.process.wait(), STOP_WAIT)
+        await asyncio.wait_for(self._reader, STOP_WAIT)
         assert self.process.returncode is not None
         return self.process.returncode
 
 
-async def _true(value: bool) -> bool:
-    return value
-
-
 async def eventually(
-    check: Callable[[], Awaitable[bool]], what: str, run: BotProcess | None = None
+    check: Callable[[], bool | Awaitable[bool]], what: str, run: BotProcess | None = None
 ) -> None:
     """Poll ``check`` until it holds; fail after ``WAIT`` seconds, with the bot's log."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT
-    while not await check():
+    while not await _value(check()):
         if loop.time() > deadline:
             log = f"; bot log:\n{run.log}" if run is not None else ""
             raise AssertionError(f"not within {WAIT}s: {what}{log}")
         await asyncio.sleep(0.1)
+
+
+async def _value(result: bool | Awaitable[bool]) -> bool:
+    return await result if inspect.isawaitable(result) else result
+
+
+@dataclass(frozen=True)
+class Paid:
+    """A payment row as read after the fact (plain values: the session is gone)."""
+
+    id: int
+    kind: str
+    status: str
+    amount: Decimal
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class Logged:
+    """A reminder_log row: a reminder or a receipt, and how its sending went."""
+
+    id: int
+    kind: str
+    offset: int
+    status: str
+    message_id: int | None
+    attempts: int
 
 
 @dataclass
@@ -174,6 +203,7 @@ class CrashLab:
             "SWEEP_SECONDS": str(SWEEP_SECONDS),
             "SEND_LEASE_SECONDS": str(LEASE_SECONDS),
             "AUTOPAY_TIME": self.autopay_time.strftime("%H:%M"),
+            "HTTP_PORT": "0",  # no health server: parallel runs would fight over its port
             FAILPOINTS_ENV: failpoints,
         }
         return env
@@ -244,21 +274,25 @@ class CrashLab:
         assert found is not None
         return found
 
-    async def payments(self) -> list[PaymentRow]:
-        """Every payment row but the imported ones, in id order."""
+    async def payments(self) -> list[Paid]:
+        """Every payment but the imported ones, in id order."""
         async with self.db.uow() as uow:
             rows = await uow.session.scalars(
                 select(PaymentRow).where(PaymentRow.kind != "imported").order_by(PaymentRow.id)
             )
-            return list(rows)
+            return [Paid(r.id, r.kind, r.status, r.amount, r.idempotency_key) for r in rows]
 
-    async def log_rows(self, kind: str | None = None) -> list[ReminderLogRow]:
-        """The user's reminder_log rows (of one kind), in id order."""
-        query = select(ReminderLogRow).where(ReminderLogRow.user_id == USER_ID)
-        if kind is not None:
-            query = query.where(ReminderLogRow.kind == kind)
+    async def log_rows(self) -> list[Logged]:
+        """The user's reminder_log rows (reminders and receipts), in id order."""
         async with self.db.uow() as uow:
-            return list(await uow.session.scalars(query.order_by(ReminderLogRow.id)))
+            rows = await uow.session.scalars(
+                select(ReminderLogRow)
+                .where(ReminderLogRow.user_id == USER_ID)
+                .order_by(ReminderLogRow.id)
+            )
+            return [
+                Logged(r.id, r.kind, r.offset, r.status, r.message_id, r.attempts) for r in rows
+            ]
 
     def messages(self, text: str = "") -> list[Message]:
         """The bot's messages in the user's chat (containing ``text``)."""
@@ -270,12 +304,25 @@ async def lab(tmp_path: Path) -> AsyncIterator[CrashLab]:
     noon = Noon.around(datetime.now(UTC))
     url = f"sqlite+aiosqlite:///{tmp_path}/repaybot.db"
     db = Database.from_url(url)
-    await db.migrate()
-    async with BotApiEmulator() as emulator:
-        crash_lab = CrashLab(emulator, db, tmp_path, url, noon, noon.minutes_ago(3))
+    emulator = BotApiEmulator()
+    crash_lab = CrashLab(emulator, db, tmp_path, url, noon, noon.minutes_ago(3))
+    try:
+        await db.migrate()
+        await emulator.start()
+        yield crash_lab
+    finally:
         try:
-            yield crash_lab
+            await _stop_all(crash_lab.runs)
         finally:
-            for run in crash_lab.runs:  # none is left running, whatever the test did
-                await run.stop()
-            await db.dispose()
+            try:
+                await asyncio.wait_for(emulator.stop(), STOP_WAIT)
+            finally:
+                await db.dispose()
+
+
+async def _stop_all(runs: list[BotProcess]) -> None:
+    """Stop every run, so none is left running whatever the test did; then raise any error."""
+    results = await asyncio.gather(*(run.stop() for run in runs), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result

@@ -167,3 +167,30 @@ async def test_a_limited_claim_stops_after_enough_messages_and_leaves_the_rest(
     claimed = [b.user_id for b in first + second + rest]
     assert sorted(claimed) == sorted(users)  # each user once, none left out
     assert await _sweep(db, THREE_DAYS_BEFORE) == []
+
+
+async def test_attempts_count_each_claim_once_and_only_a_lapsed_lease_warns(
+    db: Database, make: Any, caplog: Any
+) -> None:
+    from core.services.reminder_sweep import release
+
+    user, _ = await make.user()
+    await make.plan(user, make.fee_plan(first_due=DUE))
+    [first] = await _sweep(db, THREE_DAYS_BEFORE)
+    assert first.attempts == 1
+    retry_at = THREE_DAYS_BEFORE + timedelta(minutes=1)
+    async with db.uow() as uow:
+        await release(uow, first.log_ids, retry_at)  # a timeout: the message comes back
+    caplog.clear()
+    [second] = await _sweep(db, retry_at)
+    assert second.attempts == 2
+    assert "may go out twice" not in caplog.text  # given back, not lost: no warning
+    lapsed = retry_at + timedelta(minutes=3)  # its sender never answered: lease over
+    [third] = await _sweep(db, lapsed)
+    assert third.attempts == 3
+    assert "may go out twice" in caplog.text
+    async with db.uow() as uow:
+        stored = await uow.session.scalar(
+            select(ReminderLogRow.attempts).where(ReminderLogRow.id == first.log_ids[0])
+        )
+    assert stored == 3
