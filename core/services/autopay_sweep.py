@@ -83,11 +83,21 @@ def attempt_slots(due: date, grace_days: int, at: time, timezone: str) -> list[d
     return slots
 
 
-def next_attempt_after(
-    now: datetime, due: date, grace_days: int, at: time, timezone: str
-) -> datetime | None:
-    """The first auto-debit attempt of an installment after ``now``, if one is left."""
-    return next((s for s in attempt_slots(due, grace_days, at, timezone) if s > now), None)
+def pending_attempt_key(installment_id: int, slots: list[datetime], now: datetime) -> str | None:
+    """The key of the attempt to run now: the latest slot reached, if within the catch-up
+    window (the payment under this key, or its ``:fallback``, says whether it ran)."""
+    due = [s for s in slots if s <= now]
+    if not due or now - due[-1] > CATCH_UP_WINDOW:
+        return None
+    return f"auto:{installment_id}:{due[-1].isoformat()}"
+
+
+async def attempted(uow: UnitOfWork, key: str) -> bool:
+    """Whether the attempt under ``key`` has run (on its method or the fallback)."""
+    found = await uow.session.scalar(
+        select(PaymentRow.id).where(PaymentRow.idempotency_key.in_([key, f"{key}:fallback"]))
+    )
+    return found is not None
 
 
 async def run_due_autopays(uow: UnitOfWork, now: datetime, at: time) -> list[AutopayReceipt]:
@@ -131,23 +141,14 @@ async def _for_user(uow: UnitOfWork, user_id: int, now: datetime, at: time) -> l
             item = pos.ledger.installment
             slots = attempt_slots(item.due_date, plan.book.terms.grace_days, at, user.timezone)
             due = [s for s in slots if s <= now]
-            if not due or now - due[-1] > CATCH_UP_WINDOW:
-                continue
-            key = f"auto:{pos.ledger.key}:{due[-1].isoformat()}"
-            if await _attempted(uow, key):
+            key = pending_attempt_key(pos.ledger.key, slots, now)
+            if key is None or await attempted(uow, key):
                 continue
             quote = Quote(QuoteKind.PERIOD, (AllocationLine(pos.ledger.key, pos.owed),))
             last = len(due) == len(slots)
             receipts.append(await _attempt(uow, user, plan, quote, key, on, now, last))
     await uow.commit()
     return receipts
-
-
-async def _attempted(uow: UnitOfWork, key: str) -> bool:
-    found = await uow.session.scalar(
-        select(PaymentRow.id).where(PaymentRow.idempotency_key.in_([key, f"{key}:fallback"]))
-    )
-    return found is not None
 
 
 async def _methods(uow: UnitOfWork, user_id: int, plan: PlanRow) -> list[PaymentMethodRow]:

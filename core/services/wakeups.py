@@ -20,7 +20,7 @@ from core.db.models import ReminderLogRow, User
 from core.db.uow import UnitOfWork
 from core.domain.quotes import open_positions
 from core.domain.reminders import Owing, ReminderPolicy, next_fire_after
-from core.services.autopay_sweep import next_attempt_after
+from core.services.autopay_sweep import attempt_slots, attempted, pending_attempt_key
 from core.services.books import LoadedPlan
 from core.services.clock import local_date
 
@@ -64,9 +64,13 @@ async def plan_next_sweep(
                 Owing(pos.ledger.key, item.due_date, pos.owed.total, grace, plan.row.autopay)
             )
             if plan.row.autopay:
-                candidates.append(
-                    next_attempt_after(now, item.due_date, grace, autopay_at, user.timezone)
-                )
+                slots = attempt_slots(item.due_date, grace, autopay_at, user.timezone)
+                candidates.append(next((s for s in slots if s > now), None))
+                # An attempt due but not run (the auto-debit pass skipped this user while
+                # another transaction held it): look again at once, or it would be lost.
+                key = pending_attempt_key(pos.ledger.key, slots, now)
+                if key is not None and not await attempted(uow, key):
+                    candidates.append(now)
     candidates.append(next_fire_after(now, policy, owing))
     waiting = await uow.session.execute(
         select(

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from core.db.models import User
 from core.db.uow import Database
 from core.domain.quotes import QuoteKind
+from core.services.autopay_sweep import run_due_autopays
 from core.services.methods import set_autopay
 from core.services.reminder_sweep import claim_due_reminders, release
 from core.services.reminders import update_reminder_settings
@@ -76,8 +77,17 @@ async def test_an_auto_debit_attempt_is_a_reason_to_look(db: Database, make: Any
     ten = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)  # 10:00 there: the first attempt
     await _sweep(db, morning, autopay_at=time(10, 0))
     assert await _next(db, user) == ten
+    # The auto-debit pass did not run for this user (say another transaction held it):
+    # the attempt is due and not made, so the next look is at once, not at 18:00.
     await _sweep(db, ten, autopay_at=time(10, 0))
-    assert await _next(db, user) == datetime(2026, 12, 5, 10, 0, tzinfo=UTC)  # the 18:00 retry
+    assert await _next(db, user) == ten + timedelta(seconds=1)
+    tick = ten + timedelta(seconds=30)  # the next sweep
+    async with db.uow() as uow:
+        [receipt] = await run_due_autopays(uow, tick, time(10, 0))
+    assert receipt.succeeded
+    await _sweep(db, tick, autopay_at=time(10, 0))
+    # Paid: the 18:00 retry is moot; next comes the receipt's lease, then a day at most.
+    assert await _next(db, user) == tick + timedelta(minutes=2)
 
 
 async def test_changes_that_can_bring_work_sooner_wake_the_user(db: Database, make: Any) -> None:
