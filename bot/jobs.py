@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ContextTypes
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.callbacks import Action
 from bot.deps import SendState, deps
@@ -245,7 +247,7 @@ async def _send_all(
         except RetryAfter as exc:
             # Telegram wants a pause from everyone using this token: stop, and give back
             # what is unsent without using up its attempts.
-            state.paused_until = now + _seconds(exc.retry_after)
+            state.paused_until = now + retry_after(exc)
             report.paused_until = state.paused_until
             unsent = batches[index:]
             async with db.uow() as uow:
@@ -276,6 +278,9 @@ async def _failed(
             await set_active(uow, batch.user_id, False)
     elif isinstance(exc, BadRequest):
         reason = "chat_not_found" if "chat not found" in str(exc).lower() else "bad_request"
+        if reason == "chat_not_found":  # no chat to write to until they write to us
+            async with db.uow() as uow:
+                await set_active(uow, batch.user_id, False)
     elif batch.attempts < MAX_SEND_ATTEMPTS:
         if isinstance(exc, TimedOut):  # the lost-answer case: it may have arrived
             log.warning(
@@ -286,7 +291,7 @@ async def _failed(
         report.retried.append(batch)
         return
     else:
-        reason = "timeout"
+        reason = "timeout" if isinstance(exc, TimedOut) else "network_error"
     log.warning("message to %s not sent: %s (%s)", batch.user_id, reason, exc)
     report.failed.append((batch, reason))
     async with db.uow() as uow:
@@ -303,5 +308,10 @@ def _markup(batch: ReminderBatch) -> InlineKeyboardMarkup:
     return receipt_keyboard(batch.language)
 
 
-def _seconds(value: int | timedelta) -> timedelta:
+def retry_after(exc: RetryAfter) -> timedelta:
+    """How long Telegram asked us to wait (PTB 22 warns on this property while it moves
+    from seconds to timedelta; either answer is read the same)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
     return value if isinstance(value, timedelta) else timedelta(seconds=value)

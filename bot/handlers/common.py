@@ -7,10 +7,11 @@ import secrets
 
 from telegram import ChatMember, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, RetryAfter
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.deps import deps
+from bot.jobs import retry_after
 from bot.texts import t
 from core.services.users import UserView, ensure_user, normalize_language, set_active
 
@@ -65,6 +66,13 @@ async def track_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the traceback with the update id; tell the user briefly, with a reference."""
+    if isinstance(context.error, RetryAfter):
+        # A flood limit on a reply: pause the sweep's sending too, and do not answer with
+        # yet another message that would only meet the same limit.
+        d = deps(context)
+        d.sending.paused_until = d.clock() + retry_after(context.error)
+        log.warning("flood limit on a reply: sending paused until %s", d.sending.paused_until)
+        return
     ref = secrets.token_hex(4)
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("error %s in update %s", ref, update_id, exc_info=context.error)

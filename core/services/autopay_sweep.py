@@ -108,7 +108,7 @@ async def run_due_autopays(uow: UnitOfWork, now: datetime, at: time) -> list[Aut
         .where(
             PlanRow.autopay.is_(True),
             PlanRow.closed_at.is_(None),
-            User.active.is_(True),
+            # A user who blocked the bot still asked to be debited: only messages stop.
             or_(User.next_sweep_at.is_(None), User.next_sweep_at <= now),
         )
         .distinct()

@@ -110,9 +110,7 @@ async def claim_due_reminders(
     claimed together), so a sender can send what it claimed well within the lease.
     """
     user_ids = await uow.session.scalars(
-        select(User.telegram_id)
-        .where(User.active.is_(True), is_due(now))
-        .order_by(User.telegram_id)
+        select(User.telegram_id).where(is_due(now)).order_by(User.telegram_id)
     )
     batches = []
     for user_id in list(user_ids):
@@ -120,8 +118,11 @@ async def claim_due_reminders(
         if user is None:  # another sweep holds this user right now
             continue
         plans = await load_plans(uow.session, user.telegram_id)
-        batches += await _claim_for(uow, user, plans, now, lease)
-        await plan_next_sweep(uow, user, plans, policy_of(user), now, autopay_at)
+        if user.active:
+            batches += await _claim_for(uow, user, plans, now, lease)
+        # An inactive user gets no message, but their auto-debits still need looks.
+        policy = policy_of(user) if user.active else ReminderPolicy(enabled=False)
+        await plan_next_sweep(uow, user, plans, policy, now, autopay_at)
         if limit is not None and len(batches) >= limit:
             break
     await uow.commit()
@@ -131,7 +132,7 @@ async def claim_due_reminders(
 async def _take_user(uow: UnitOfWork, user_id: int) -> User | None:
     found: User | None = await uow.session.scalar(
         select(User)
-        .where(User.telegram_id == user_id, User.active.is_(True))
+        .where(User.telegram_id == user_id)
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
     )

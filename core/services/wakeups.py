@@ -52,7 +52,8 @@ async def plan_next_sweep(
     now: datetime,
     autopay_at: time,
 ) -> datetime:
-    """Set and return when the sweep must next look at ``user``."""
+    """Set and return when the sweep must next look at ``user`` (for an inactive user,
+    only their auto-debits count: their messages wait until they come back)."""
     on = local_date(now, user.timezone)
     candidates: list[datetime | None] = [now + MAX_SLEEP]
     owing = []
@@ -72,13 +73,19 @@ async def plan_next_sweep(
                 if key is not None and not await attempted(uow, key):
                     candidates.append(now)
     candidates.append(next_fire_after(now, policy, owing))
+    if user.active:
+        candidates += await _next_message(uow, user.telegram_id)
+    chosen = min(c for c in candidates if c is not None)
+    user.next_sweep_at = max(chosen, now + timedelta(seconds=1))
+    return user.next_sweep_at
+
+
+async def _next_message(uow: UnitOfWork, user_id: int) -> list[datetime | None]:
+    """The earliest pending message and the earliest claim's lease end of a user."""
     waiting = await uow.session.execute(
         select(
             func.min(ReminderLogRow.fire_at).filter(ReminderLogRow.status == "pending"),
             func.min(ReminderLogRow.lease_until).filter(ReminderLogRow.status == "claimed"),
-        ).where(ReminderLogRow.user_id == user.telegram_id)
+        ).where(ReminderLogRow.user_id == user_id)
     )
-    candidates += list(waiting.one())
-    chosen = min(c for c in candidates if c is not None)
-    user.next_sweep_at = max(chosen, now + timedelta(seconds=1))
-    return user.next_sweep_at
+    return list(waiting.one())

@@ -155,3 +155,27 @@ async def test_attempts_older_than_a_day_are_not_made_up(db: Database, make: Any
     long_after = datetime(2026, 12, 20, 2, 0, 30, tzinfo=UTC)  # grace ended 12 days ago
     assert await _run(db, long_after) == []
     assert await make.balance(card) == Decimal("500.00")
+
+
+async def test_a_user_who_blocked_the_bot_is_still_debited_without_a_busy_loop(
+    db: Database, make: Any
+) -> None:
+    from core.db.models import User
+    from core.services.reminder_sweep import claim_due_reminders
+    from core.services.users import set_active
+
+    user, _ = await make.user(balance="500.00")
+    await make.plan(user, make.fee_plan(first_due=DUE, autopay=True))
+    async with db.uow() as uow:
+        await set_active(uow, user, False)  # blocked: messages stop, the mandate does not
+    [receipt] = await _run(db, DUE_TEN)
+    assert receipt.succeeded
+    async with db.uow() as uow:
+        assert await claim_due_reminders(uow, DUE_TEN) == []  # nothing sent to them
+    async with db.uow() as uow:
+        row = await uow.session.get(User, user)
+        assert row is not None
+        # Their unsent receipt does not keep them due: the next look is the next
+        # installment's first attempt or a day, not the next sweep.
+        assert row.next_sweep_at is not None
+        assert row.next_sweep_at >= DUE_TEN + timedelta(hours=23)
