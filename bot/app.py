@@ -17,10 +17,12 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     ContextTypes,
+    ConversationHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
+from telegram.ext._utils.trackingdict import TrackingDict
 
 from bot import jobs
 from bot.callbacks import Action, BadCallback, decode
@@ -118,16 +120,45 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 class RepayBotApplication(Application[Any, Any, Any, Any, Any, Any]):
-    """PTB's Application, timing every update it handles for ``/metrics``."""
+    """PTB's Application, timing every update for ``/metrics`` and keeping conversation
+    state in step with the database, so several instances can share the chats.
+
+    PTB reads persisted conversation states once, at start, and writes them on a timer.
+    Here each update first takes its chat's state from the database and every change is
+    written when the update is done, so the next update may land on any instance.
+    """
 
     async def process_update(self, update: object) -> None:
         started = time.perf_counter()
         try:
+            await self.update_persistence()  # ours first (a conversation timed out here)
+            await self._refresh_conversations(update)
             await super().process_update(update)
         finally:
+            await self.update_persistence()
             found: Deps | None = self.bot_data.get("deps")
             if found is not None:
                 found.metrics.update_handled(update, time.perf_counter() - started)
+
+    async def _refresh_conversations(self, update: object) -> None:
+        persistence = self.persistence
+        if not isinstance(persistence, DatabasePersistence) or not isinstance(update, Update):
+            return
+        if update.effective_chat is None or update.effective_user is None:
+            return
+        key = (update.effective_chat.id, update.effective_user.id)
+        for handlers in self.handlers.values():
+            for handler in handlers:
+                if not (isinstance(handler, ConversationHandler) and handler.persistent):
+                    continue
+                state = await persistence.conversation_state(handler.name or "", key)
+                # PTB keeps the states in a tracking dict; writing to its plain data
+                # does not mark them for writing back.
+                conversations: TrackingDict[Any, Any] = handler._conversations  # type: ignore[assignment]
+                if state is None:
+                    conversations.data.pop(key, None)
+                else:
+                    conversations.update_no_track({key: state})
 
 
 def build_application(

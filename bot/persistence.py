@@ -1,5 +1,8 @@
 """PTB persistence in our own database: conversation states and user scratch data survive a
-restart of the bot (``/add`` half-way, a custom amount being typed)."""
+restart of the bot (``/add`` half-way, a custom amount being typed), and are shared by
+several instances: a user's data is read afresh before each handler and written only when
+a handler changed it, so an instance never overwrites another's newer state with its own
+stale copy (see ``RepayBotApplication`` for conversations)."""
 
 from __future__ import annotations
 
@@ -29,6 +32,11 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
             update_interval=update_interval,
         )
         self.db = db
+        self._seen: dict[int, str] = {}  # user id → their data as last read or written
+
+    @staticmethod
+    def _text(data: Data) -> str:
+        return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
     async def _rows(self, kind: str, name: str = "") -> list[tuple[str, Data]]:
         """(key, data) of every row of a kind, read while the session is open."""
@@ -62,13 +70,43 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
     async def update_user_data(self, user_id: int, data: Data) -> None:
         # Round-trip through JSON: only plain values belong in persisted user data.
         plain = json.loads(json.dumps(data))
+        text = self._text(plain)
+        if self._seen.get(user_id) == text:
+            return  # unchanged here: writing it could undo another instance's change
         await self._put(USER_DATA, "", str(user_id), user_id, plain or None)
+        self._seen[user_id] = text
 
     async def drop_user_data(self, user_id: int) -> None:
         await self._put(USER_DATA, "", str(user_id), user_id, None)
+        self._seen.pop(user_id, None)
 
     async def refresh_user_data(self, user_id: int, user_data: Data) -> None:
-        """Nothing to refresh: one process owns a chat's conversation at a time."""
+        """Before a handler runs: the user's data as the database has it now (another
+        instance may have handled their last message)."""
+        async with self.db.uow() as uow:
+            row = await uow.session.scalar(
+                select(BotStateRow.data).where(
+                    BotStateRow.kind == USER_DATA,
+                    BotStateRow.name == "",
+                    BotStateRow.key == str(user_id),
+                )
+            )
+        fresh = dict(row) if row else {}
+        user_data.clear()
+        user_data.update(fresh)
+        self._seen[user_id] = self._text(fresh)
+
+    async def conversation_state(self, name: str, key: ConversationKey) -> object | None:
+        """One conversation's stored state (None: not in a conversation)."""
+        async with self.db.uow() as uow:
+            data = await uow.session.scalar(
+                select(BotStateRow.data).where(
+                    BotStateRow.kind == CONVERSATION,
+                    BotStateRow.name == name,
+                    BotStateRow.key == json.dumps(list(key)),
+                )
+            )
+        return None if data is None else data["state"]
 
     async def get_conversations(self, name: str) -> ConversationDict:
         return {

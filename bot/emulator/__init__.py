@@ -16,6 +16,7 @@ from bot.emulator.model import (
     Version,
 )
 from bot.emulator.server import BotApiEmulator, Call
+from bot.emulator.webhook import Delivery
 
 __all__ = [
     "BOT_ID",
@@ -24,6 +25,7 @@ __all__ = [
     "BotApiEmulator",
     "Call",
     "CallbackAnswer",
+    "Delivery",
     "Document",
     "EmulatorError",
     "Event",

@@ -1,7 +1,9 @@
 """``python -m bot.emulator [--host 127.0.0.1] [--port 8081]``: run the emulator standalone.
 
 Prints the ``base_url`` to give a bot (e.g. as ``TELEGRAM_BASE_URL``) and serves until
-interrupted; drive the user side through the ``/_emulator/`` JSON API.
+interrupted; drive the user side through the ``/_emulator/`` JSON API. For bots on a webhook,
+``POST /_emulator/proxy`` with ``{"https://public.prefix": ["http://127.0.0.1:PORT", ...]}``
+plays their reverse proxy; ``GET /_emulator/deliveries`` lists the webhook requests made.
 """
 
 from __future__ import annotations

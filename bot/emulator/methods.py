@@ -14,6 +14,7 @@ from bot.emulator import errors
 from bot.emulator.api import Registry, Request
 from bot.emulator.errors import ApiError, bad_request
 from bot.emulator.model import bot_user
+from bot.emulator.webhook import max_connections
 
 BOT_METHODS = Registry()
 
@@ -49,9 +50,11 @@ async def get_updates(req: Request) -> Any:
 
     def ready() -> bool:
         superseded = state.poll_generation[req.token] != generation
-        return superseded or bool(state.deliverable(limit))
+        return superseded or bool(state.webhook.get("url")) or bool(state.deliverable(limit))
 
     await state.wait_until(ready, timeout)
+    if state.webhook.get("url"):  # set during the long poll: the webhook gets the updates
+        raise ApiError(409, errors.CONFLICT_WEBHOOK)
     if state.poll_generation[req.token] != generation and not req.client_gone():
         raise ApiError(409, errors.CONFLICT_POLL)
     return state.deliverable(limit)
@@ -70,16 +73,39 @@ async def set_webhook(req: Request) -> Any:
     url = req.get_str("url") or ""
     if url and not url.startswith("https://"):
         raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-    req.state.webhook = {"url": url, **{k: v for k, v in req.params.items() if k != "url"}}
+    secret = req.get_str("secret_token")
+    if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise bad_request("secret token contains unallowed characters")
+    connections = req.get_int("max_connections")
+    if connections is not None and not 1 <= connections <= 100:
+        raise bad_request("bad webhook: max_connections must be between 1 and 100")
+    allowed = req.get_json("allowed_updates")
+    if isinstance(allowed, list):
+        req.state.allowed_updates = [str(a) for a in allowed]
+    if url:
+        params = {k: v for k, v in req.params.items() if k != "url" and v is not None}
+        req.state.webhook = {"url": url, **params}
+    else:  # an empty URL removes the webhook, as deleteWebhook does
+        req.state.webhook.clear()
     if req.get_bool("drop_pending_updates"):
         req.state.updates.clear()
+    req.state.notify()  # webhook delivery starts (or stops)
     return True
 
 
 @BOT_METHODS("getWebhookInfo")
 async def get_webhook_info(req: Request) -> Any:
-    info = {"url": req.state.webhook.get("url", ""), "has_custom_certificate": False}
-    return {**info, "pending_update_count": len(req.state.updates)}
+    webhook = req.state.webhook
+    info = {"url": webhook.get("url", ""), "has_custom_certificate": False}
+    info["pending_update_count"] = len(req.state.updates)
+    for key in ("last_error_date", "last_error_message"):
+        if key in webhook:
+            info[key] = webhook[key]
+    if webhook.get("url"):
+        info["max_connections"] = max_connections(webhook)
+        if req.state.allowed_updates:
+            info["allowed_updates"] = req.state.allowed_updates
+    return info
 
 
 def _commands_key(req: Request) -> tuple[str, str]:

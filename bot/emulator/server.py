@@ -3,18 +3,18 @@
 Routes ``/bot<token>/<method>`` (JSON, url-encoded or multipart bodies, as PTB sends
 them), ``/file/bot<token>/<path>`` (downloads) and the ``/_emulator/`` control API.
 Every call is recorded in ``calls``; injected faults and flood control apply first.
+While a webhook is set, updates are POSTed to it (``webhook.py``) instead.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import logging
 import re
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -27,10 +27,12 @@ from bot.emulator.control import UserControls
 from bot.emulator.control_http import control_routes
 from bot.emulator.errors import ApiError
 from bot.emulator.faults import Faults, RateLimits
+from bot.emulator.loopback import check_loopback
 from bot.emulator.messaging import MESSAGE_METHODS
 from bot.emulator.methods import BOT_METHODS
 from bot.emulator.model import bot_user
 from bot.emulator.state import EmulatorState
+from bot.emulator.webhook import Delivery, WebhookDelivery, webhook_routes
 
 TOKEN_RE = re.compile(r"\d+:[A-Za-z0-9_-]+")
 JSON_PARAMS = frozenset(
@@ -59,19 +61,6 @@ class Call:
     status: int
     response: dict[str, Any]
     files: dict[str, tuple[str, int]] = field(default_factory=dict)
-
-
-def check_loopback(host: str) -> str:
-    """The address to bind for ``host``; refuses anything but loopback."""
-    if host == "localhost":
-        return "127.0.0.1"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-    if address is None or not address.is_loopback:
-        raise ValueError(f"the Bot API emulator binds to loopback only, not {host!r}")
-    return str(address)
 
 
 async def read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, Upload]]:
@@ -108,13 +97,26 @@ def decoded(params: dict[str, Any]) -> dict[str, Any]:
 
 
 class BotApiEmulator(UserControls):
-    """A local Telegram Bot API for one bot (any ``<digits>:<chars>`` token is accepted)."""
+    """A local Telegram Bot API for one bot (any ``<digits>:<chars>`` token is accepted).
+
+    ``proxy`` plays the reverse proxy in front of webhook bots: ``{"https://bot.example.test":
+    ["http://127.0.0.1:PORT1", ...]}`` sends webhook requests for URLs under that prefix to
+    the loopback backends in turn; ``webhook_retry_delay`` is the first wait before a failed
+    delivery is retried (doubling with each failure).
+    """
 
     def __init__(
-        self, *, callback_timeout: float = 15.0, clock: Callable[[], float] = time.time
+        self,
+        *,
+        callback_timeout: float = 15.0,
+        clock: Callable[[], float] = time.time,
+        proxy: Mapping[str, Sequence[str]] | None = None,
+        webhook_retry_delay: float = 0.5,
     ) -> None:
         self.state = EmulatorState()
         self.state.clock = clock
+        self.webhooks = WebhookDelivery(self.state, retry_delay=webhook_retry_delay)
+        self.webhooks.set_proxy(proxy or {})
         self.faults = Faults()
         self.calls: list[Call] = []
         self.callback_timeout = callback_timeout
@@ -138,6 +140,7 @@ class BotApiEmulator(UserControls):
             raise
         app = web.Application(client_max_size=MAX_BODY)
         app.add_routes(control_routes(self))
+        app.add_routes(webhook_routes(self.webhooks))
         app.add_routes(
             [
                 web.route("*", "/bot{token}/{method}", self._handle_api),
@@ -149,6 +152,7 @@ class BotApiEmulator(UserControls):
         await runner.setup()
         await web.SockSite(runner, sock).start()
         self._runner = runner
+        await self.webhooks.start()
         shown = f"[{address}]" if family == socket.AF_INET6 else address
         self._root = f"http://{shown}:{sock.getsockname()[1]}"
 
@@ -159,6 +163,7 @@ class BotApiEmulator(UserControls):
         self.state.closing = True
         self.state.notify()
         runner, self._runner = self._runner, None
+        await self.webhooks.stop()
         await runner.cleanup()
 
     async def __aenter__(self) -> Self:
@@ -189,6 +194,16 @@ class BotApiEmulator(UserControls):
     def base_file_url(self) -> str:
         """For ``ApplicationBuilder().base_file_url``."""
         return f"{self.url}/file/bot"
+
+    # -- webhook ---------------------------------------------------------------------------
+    def set_proxy(self, routes: Mapping[str, Sequence[str]]) -> None:
+        """Replace the reverse-proxy table (public URL prefix -> loopback backends)."""
+        self.webhooks.set_proxy(routes)
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every webhook request made, in order, with its HTTP status (None: no answer)."""
+        return self.webhooks.deliveries
 
     # -- faults ----------------------------------------------------------------------------
     def inject(

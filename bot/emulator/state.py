@@ -66,6 +66,15 @@ class EmulatorState:
                 return bool(ready())
         return True
 
+    async def wait_for_change(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Sleep until the next change (``notify``) or for ``timeout`` seconds."""
+        # Not asyncio.wait_for: on 3.11 it can swallow a cancellation that races a wake-up.
+        waiter = asyncio.ensure_future(self._changed.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=timeout)
+        finally:
+            waiter.cancel()
+
     def unique(self, prefix: str) -> str:
         self._counter += 1
         return f"{prefix}{self._counter}"

@@ -253,3 +253,32 @@ async def test_downgrade_removes_everything_and_upgrade_restores_it(db: Database
     async with db.engine.connect() as connection:
         assert await connection.run_sync(_tables) == TABLES | {"alembic_version"}
         assert await connection.run_sync(_schema_diff) == []
+
+
+async def test_instances_starting_together_on_a_new_postgresql_migrate_once() -> None:
+    """Three engines migrate an empty PostgreSQL database at the same moment (three
+    instances starting together): all succeed, and the schema is at head once."""
+    import asyncio
+    import uuid
+
+    try:
+        from tests.pg import get_server
+    except ModuleNotFoundError:  # bare `pytest`: tests/ is on sys.path instead
+        from pg import get_server  # type: ignore[no-redef]
+
+    server = get_server()
+    name = f"m_{uuid.uuid4().hex[:10]}"
+    await server.acreate_database(name)
+    engines = [Database.from_url(server.url_for(name)) for _ in range(3)]
+    try:
+        # Without the migration lock they collide (duplicate types) or wait on each other.
+        await asyncio.wait_for(asyncio.gather(*(db.migrate() for db in engines)), 60)
+        async with engines[0].uow() as uow:
+            versions = list(
+                await uow.session.execute(text("SELECT version_num FROM alembic_version"))
+            )
+        assert [tuple(row) for row in versions] == [("0005",)]
+    finally:
+        for db in engines:
+            await db.dispose()
+        await server.adrop_database(name)
