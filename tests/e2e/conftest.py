@@ -4,6 +4,8 @@ over real HTTP, on a real SQLite file, with the demo data and a controllable clo
 from __future__ import annotations
 
 import json
+import sys
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,6 +22,15 @@ from bot.emulator.model import Message
 from core.db.uow import Database
 from core.importer.load import import_data
 from core.settings import Settings
+
+# tests/ has no __init__.py: make tests/pg.py importable however pytest was started.
+_TESTS = str(Path(__file__).resolve().parents[1])
+if _TESTS not in sys.path:
+    sys.path.append(_TESTS)
+try:
+    from tests.pg import get_server
+except ModuleNotFoundError:  # bare `pytest`: the repository root is not on sys.path
+    from pg import get_server  # type: ignore[no-redef]
 
 TOKEN = "123456:TEST-token"
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.json"
@@ -129,9 +140,22 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
         yield emu
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Every journey runs on a real SQLite file and on a real PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/repaybot.db"
+        return
+    server = get_server()
+    name = f"e2e_{uuid.uuid4().hex[:12]}"
+    await server.acreate_database(name)
+    yield server.url_for(name)
+    await server.adrop_database(name)
+
+
 @pytest.fixture
-async def repaybot(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[RepayBot]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/repaybot.db"
+async def repaybot(emulator: BotApiEmulator, database_url: str) -> AsyncIterator[RepayBot]:
+    url = database_url
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         bot_token=TOKEN,  # type: ignore[arg-type]
