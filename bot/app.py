@@ -50,6 +50,7 @@ from core.db.uow import Database
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
+SENDS_PER_SECOND = 29.5  # just under Telegram's 30 messages a second, evenly spaced
 
 COMMANDS = (
     "start",
@@ -178,7 +179,16 @@ def build_application(
         .base_file_url(settings.telegram_base_url.replace("/bot", "/file/bot"))
         # No retries inside the limiter: a sweep that slept through a flood limit while
         # holding claims could outlive their lease; it pauses and gives them back instead.
-        .rate_limiter(AIORateLimiter(max_retries=0))
+        .rate_limiter(
+            AIORateLimiter(
+                # One message per 1/29.5 s instead of 30 a second: PTB's default bucket lets
+                # 30 go at once and then 30 a second more, which a sliding one-second
+                # window (Telegram's, or the emulator's) answers with 429.
+                overall_max_rate=1,
+                overall_time_period=1 / SENDS_PER_SECOND,
+                max_retries=0,
+            )
+        )
         .persistence(DatabasePersistence(db))
         .application_class(RepayBotApplication)
         .post_init(_post_init)
