@@ -255,11 +255,15 @@ async def test_send_failing_every_time_gives_up_after_three_attempts(repaybot: R
     repaybot.emulator.inject("sendMessage", status=502)
     await sweeping(repaybot)
     await _rows_are(repaybot, 1001, "pending", 1)
+    # A fault hits the next sendMessage to anyone: let the sweep that is still sending
+    # to the demo's other users (unknown to the emulator: chat not found) finish first.
+    await sweeps(repaybot, 2)
     repaybot.emulator.inject("sendMessage", status=502)
     repaybot.clock.advance(minutes=1)  # backoff: 1 min × 1 attempt
     await _rows_are(repaybot, 1001, "pending", 2)
     [row] = await _rows(repaybot, 1001)
     assert row.fire_at == datetime(2026, 11, 22, 2, 3, tzinfo=UTC)  # 2 × 1 min
+    await sweeps(repaybot, 2)
     repaybot.emulator.inject("sendMessage", status=502)
     repaybot.clock.advance(minutes=2)
     await _rows_are(repaybot, 1001, "failed", 3)
