@@ -233,6 +233,12 @@ async def test_timeout_before_telegram_took_it_is_retried_once(repaybot: RepayBo
     repaybot.emulator.inject("sendMessage", status=504, delay=LATE)  # never took effect
     await sweeping(repaybot)
     await _rows_are(repaybot, 1001, "pending", 1)
+    # The bot gave up at 5 s; the emulator records the call when it answers, at 5.5 s.
+
+    async def recorded() -> bool:
+        return len(_sends(repaybot, 1001)) == 1
+
+    assert await _until(recorded)
     await sweeps(repaybot)
     repaybot.clock.advance(seconds=59)
     await sweeps(repaybot)
