@@ -25,7 +25,7 @@ import asyncpg
 from sqlalchemy import Table
 from sqlalchemy.engine import Dialect, make_url
 
-from core.db.models import InstallmentRow, PaymentMethodRow, PlanRow, User
+from core.db.models import AT_ONCE, InstallmentRow, PaymentMethodRow, PlanRow, User
 from core.db.uow import Database
 from core.domain.reminders import local_instant
 from core.domain.schedule import build_schedule
@@ -166,7 +166,7 @@ def _batches(
                         "remind_days": "3,1,0",
                         "remind_time": spec.remind_time,
                         "overdue_daily": True,
-                        "next_sweep_at": spec.next_sweep_at,
+                        "next_sweep_at": spec.next_sweep_at or AT_ONCE,
                     }
                 )
             )

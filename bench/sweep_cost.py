@@ -11,14 +11,14 @@ steady state every user is looked at once a day at their remind time, so each mi
 its ~69 users to look at, about two thirds of whom have a reminder due that minute.
 
 Figures, each on the real services (``core/services/reminder_sweep.py``):
-- select: the SELECT of due users alone (claim_due_reminders' first query), 20 times at
+- select: the SELECT of due users alone (claim_chunk's user query), 20 times at
   09:00, in the steady state (after the sweeps of the minutes before);
 - minute: a sweep of one minute's work, as ``bot/jobs.py: run_sweep`` does it minus the
-  sending: ``run_due_autopays``, then ``claim_due_reminders`` in chunks of CLAIM_CHUNK,
+  sending: ``run_due_autopays``, then ``claim_chunk`` of CLAIM_CHUNK users until done,
   timed apart; then ``record_outcome`` per message (what follows each accepted send);
 - day ("plan a whole day's reminders"): that minute sweep run for every minute of one day
   (1440 sweeps, 00:00–23:59 local): the sum, and the per-minute p50/p99/max;
-- cold start: the first sweep after an import, when ``next_sweep_at`` is NULL and every
+- cold start: the first sweep after an import, when ``next_sweep_at`` is AT_ONCE and every
   user's next look must be computed: ``--cold-start`` users set to NULL and swept (in
   the minute after the day's sweeps), the time per user extrapolated to all users.
 PostgreSQL is a throwaway server started by tests/pg.py (fsync off, as in the tests).
@@ -43,11 +43,11 @@ from sqlalchemy import func, select, text, update
 from bench._dataset import FIRST_USER_ID, populate, spread_users
 from bench._harness import machine, ms, percentile
 from bot.jobs import CLAIM_CHUNK
-from core.db.models import ReminderLogRow, User
+from core.db.models import AT_ONCE, ReminderLogRow, User
 from core.db.uow import Database
 from core.domain.reminders import local_instant
 from core.services.autopay_sweep import run_due_autopays
-from core.services.reminder_sweep import DEFAULT_LEASE, claim_due_reminders, record_outcome
+from core.services.reminder_sweep import DEFAULT_LEASE, claim_chunk, record_outcome
 from core.services.wakeups import is_due
 
 ZONE = "Asia/Shanghai"
@@ -57,12 +57,13 @@ AUTOPAY_AT = time(10, 0)
 TARGET = 0.200
 
 
-def due_users(now: datetime) -> Any:
-    """claim_due_reminders' first query."""
+def due_users(now: datetime, limit: int | None = CLAIM_CHUNK) -> Any:
+    """claim_chunk's query of the users to look at (without its row locks)."""
     return (
         select(User.telegram_id)
-        .where(User.active.is_(True), is_due(now))
-        .order_by(User.telegram_id)
+        .where(is_due(now))
+        .order_by(User.next_sweep_at, User.telegram_id)
+        .limit(limit)
     )
 
 
@@ -102,7 +103,7 @@ async def sweep_minute(db: Database, now: datetime) -> dict[str, float]:
     """One sweep at ``now``, without the sending: autopays, claims, then the records."""
     async with db.uow() as uow:
         looked = await uow.session.scalar(
-            select(func.count()).select_from(due_users(now).subquery())
+            select(func.count()).select_from(due_users(now, None).subquery())
         )
     started = clock.perf_counter()
     async with db.uow() as uow:
@@ -111,11 +112,11 @@ async def sweep_minute(db: Database, now: datetime) -> dict[str, float]:
     batches: list[Any] = []
     while True:
         async with db.uow() as uow:
-            chunk = await claim_due_reminders(
-                uow, now, lease=DEFAULT_LEASE, limit=CLAIM_CHUNK, autopay_at=AUTOPAY_AT
+            chunk = await claim_chunk(
+                uow, now, users=CLAIM_CHUNK, lease=DEFAULT_LEASE, autopay_at=AUTOPAY_AT
             )
-        batches += chunk
-        if len(chunk) < CLAIM_CHUNK:
+        batches += chunk.batches
+        if chunk.looked < CLAIM_CHUNK:
             break
     claimed = clock.perf_counter()
     for batch in batches:  # what run_sweep does after each accepted send
@@ -132,22 +133,24 @@ async def sweep_minute(db: Database, now: datetime) -> dict[str, float]:
 
 
 async def cold_start(db: Database, now: datetime, users: int, sample: int) -> dict[str, float]:
-    """``sample`` users' next look unknown (NULL), as after an import: the sweep that looks
+    """``sample`` users' next look unknown (AT_ONCE), as after an import: the sweep that looks
     at them all, in CLAIM_CHUNK chunks as run_sweep claims; extrapolated to ``users``."""
     async with db.uow() as uow:
         await uow.session.execute(
-            update(User).where(User.telegram_id < FIRST_USER_ID + sample).values(next_sweep_at=None)
+            update(User)
+            .where(User.telegram_id < FIRST_USER_ID + sample)
+            .values(next_sweep_at=AT_ONCE)
         )
         await uow.commit()
     async with db.uow() as uow:  # the sample, and whoever else is due now
         looked = await uow.session.scalar(
-            select(func.count()).select_from(due_users(now).subquery())
+            select(func.count()).select_from(due_users(now, None).subquery())
         )
     started = clock.perf_counter()
     while True:
         async with db.uow() as uow:
-            chunk = await claim_due_reminders(uow, now, limit=CLAIM_CHUNK, autopay_at=AUTOPAY_AT)
-        if len(chunk) < CLAIM_CHUNK:
+            chunk = await claim_chunk(uow, now, users=CLAIM_CHUNK, autopay_at=AUTOPAY_AT)
+        if chunk.looked < CLAIM_CHUNK:
             break
     seconds = clock.perf_counter() - started
     looked = looked or 0
@@ -192,7 +195,7 @@ async def bench_backend(backend: str, args: argparse.Namespace, workdir: Path) -
         cold = await cold_start(db, after, args.users, args.cold_start)
         result["cold"] = cold
         print(
-            f"cold start (next_sweep_at NULL): {cold['users']:,.0f} users looked at in "
+            f"cold start (next_sweep_at AT_ONCE): {cold['users']:,.0f} users looked at in "
             f"{cold['seconds']:.1f} s ({cold['seconds'] / max(cold['users'], 1) * 1000:.2f} ms "
             f"a user) → all {args.users:,} users ≈ {cold['all']:.0f} s"
         )
@@ -215,7 +218,7 @@ def report_day(minutes: list[dict[str, float]]) -> None:
     print(f"{'per minute':<28} {'p50':>10} {'p99':>10} {'max':>10} {'day total':>10}")
     for name, values in (
         ("autopay query", autopay),
-        ("claim_due_reminders", claim),
+        ("claim_chunk", claim),
         ("record_outcome (all msgs)", record),
         ("whole sweep", total),
     ):

@@ -38,7 +38,7 @@ from core.services.autopay_sweep import AutopayReceipt, run_due_autopays
 from core.services.reminder_sweep import (
     ReminderBatch,
     ReminderItem,
-    claim_due_reminders,
+    claim_chunk,
     record_outcome,
     release,
 )
@@ -50,8 +50,8 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
 MAX_SEND_ATTEMPTS = 3  # a message that timed out this many times is recorded as failed
 RETRY_BACKOFF = timedelta(minutes=1)  # × the attempts so far
-# Messages claimed at a time: at Telegram's 30 messages a second, about 20 s of sending,
-# well within the default two-minute lease.
+# Users looked at per claim (about one message each): at Telegram's 30 messages a second,
+# about 20 s of sending, well within the default two-minute lease.
 CLAIM_CHUNK = 600
 
 
@@ -217,11 +217,11 @@ async def run_sweep(
     while not state.paused(now):
         async with db.uow() as uow:
             lease = timedelta(seconds=settings.send_lease_seconds)
-            batches = await claim_due_reminders(
-                uow, now, lease=lease, limit=CLAIM_CHUNK, autopay_at=settings.autopay_time
+            claimed = await claim_chunk(
+                uow, now, users=CLAIM_CHUNK, lease=lease, autopay_at=settings.autopay_time
             )
-        await _send_all(sink, db, batches, now, state, report)
-        if len(batches) < CLAIM_CHUNK:
+        await _send_all(sink, db, claimed.batches, now, state, report)
+        if claimed.looked < CLAIM_CHUNK:  # nobody else is due
             break
         now = clock() if clock is not None else now
     if state.paused(now):

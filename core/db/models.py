@@ -3,7 +3,7 @@ from its charges and the allocation lines of succeeded payments."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.db.types import ExactDecimal, Money, UTCDateTime
+
+# users.next_sweep_at of a user the sweep must look at as soon as it can.
+AT_ONCE = datetime(1970, 1, 1, tzinfo=UTC)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -62,9 +65,9 @@ class User(Base):
     remind_days: Mapped[str] = mapped_column(String(32), default="3,1,0")
     remind_time: Mapped[time] = mapped_column(default=time(9, 0))
     overdue_daily: Mapped[bool] = mapped_column(default=True)
-    # When the sweep must next look at this user (NULL: at once). Kept by the sweeps; any
-    # change that can bring something due sooner resets it (core/services/wakeups.py).
-    next_sweep_at: Mapped[datetime | None] = mapped_column(index=True)
+    # When the sweep must next look at this user (AT_ONCE: at once). Kept by the sweeps;
+    # any change that can bring something due sooner resets it (core/services/wakeups.py).
+    next_sweep_at: Mapped[datetime] = mapped_column(default=lambda: AT_ONCE, index=True)
 
 
 class CreditLineRow(Base):

@@ -15,14 +15,14 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from core.db.models import PaymentMethodRow, PaymentRow, PlanRow, ReminderLogRow, User
 from core.db.uow import UnitOfWork
 from core.domain.allocation import AllocationLine
 from core.domain.quotes import Quote, QuoteKind, open_positions, total_owed
 from core.domain.reminders import local_instant
-from core.services.books import LoadedPlan, load_plans
+from core.services.books import LoadedPlan, load_plans, slices
 from core.services.clock import local_date
 from core.services.payments import PaymentKind, execute_payment
 
@@ -100,19 +100,36 @@ async def attempted(uow: UnitOfWork, key: str) -> bool:
     return found is not None
 
 
+async def attempted_keys(uow: UnitOfWork, keys: list[str]) -> set[str]:
+    """Which of these attempts have run (on their method or the fallback)."""
+    ran: set[str] = set()
+    for some in slices(keys, 2500):
+        found = await uow.session.scalars(
+            select(PaymentRow.idempotency_key).where(
+                PaymentRow.idempotency_key.in_(some + [f"{k}:fallback" for k in some])
+            )
+        )
+        ran.update(key.removesuffix(":fallback") for key in found if key is not None)
+    return ran
+
+
 async def run_due_autopays(uow: UnitOfWork, now: datetime, at: time) -> list[AutopayReceipt]:
     """Run every auto-debit whose attempt time has come; one transaction per attempt."""
-    owners = await uow.session.scalars(
-        select(PlanRow.user_id)
-        .join(User, User.telegram_id == PlanRow.user_id)
+    # The users due for a look (users.next_sweep_at is set to each attempt's time) who
+    # have an open auto-repay plan; a user who blocked the bot still asked to be debited.
+    with_autopay = (
+        select(PlanRow.id)
         .where(
+            PlanRow.user_id == User.telegram_id,
             PlanRow.autopay.is_(True),
             PlanRow.closed_at.is_(None),
-            # A user who blocked the bot still asked to be debited: only messages stop.
-            or_(User.next_sweep_at.is_(None), User.next_sweep_at <= now),
         )
-        .distinct()
-        .order_by(PlanRow.user_id)
+        .exists()
+    )
+    owners = await uow.session.scalars(
+        select(User.telegram_id)
+        .where(User.next_sweep_at <= now, with_autopay)
+        .order_by(User.telegram_id)
     )
     receipts: list[AutopayReceipt] = []
     for user_id in list(owners):

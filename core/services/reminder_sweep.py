@@ -16,7 +16,7 @@ waited for. SQLite has one writer (``BEGIN IMMEDIATE``) and needs no row lock.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -37,10 +37,10 @@ from core.domain.reminders import (
 )
 from core.domain.status import Position
 from core.services.autopay_sweep import RECEIPT, AutopayReceipt
-from core.services.books import LoadedPlan, load_plans
+from core.services.books import LoadedPlan, load_open_plans, slices
 from core.services.clock import local_date
 from core.services.reminders import parse_days
-from core.services.wakeups import is_due, plan_next_sweep, wake
+from core.services.wakeups import Looked, is_due, plan_next_sweeps, wake
 
 log = logging.getLogger(__name__)
 DEFAULT_LEASE = timedelta(minutes=2)
@@ -96,69 +96,296 @@ def policy_of(user: User) -> ReminderPolicy:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """One chunk's claim: the messages to send, and how many users were looked at (fewer
+    than asked for means nobody else is due now)."""
+
+    batches: list[ReminderBatch]
+    looked: int
+
+
 async def claim_due_reminders(
     uow: UnitOfWork,
     now: datetime,
     *,
     lease: timedelta = DEFAULT_LEASE,
-    limit: int | None = None,
     autopay_at: time = DEFAULT_AUTOPAY_TIME,
 ) -> list[ReminderBatch]:
-    """Claim the messages due at ``now`` for active users; commits the claims.
+    """Claim every message due at ``now`` for active users, chunk by chunk (each chunk
+    committed); a sender that sends as it goes uses :func:`claim_chunk` instead."""
+    batches: list[ReminderBatch] = []
+    while True:
+        claimed = await claim_chunk(uow, now, users=CHUNK_USERS, lease=lease, autopay_at=autopay_at)
+        batches += claimed.batches
+        if claimed.looked < CHUNK_USERS:
+            return batches
 
-    With ``limit``, stop after the user whose messages reach it (a user's messages are
-    claimed together), so a sender can send what it claimed well within the lease.
+
+async def claim_chunk(
+    uow: UnitOfWork,
+    now: datetime,
+    *,
+    users: int = 600,
+    lease: timedelta = DEFAULT_LEASE,
+    autopay_at: time = DEFAULT_AUTOPAY_TIME,
+) -> Claimed:
+    """Look at up to ``users`` users due at ``now`` (earliest due first), claim their
+    messages and plan their next looks; commits. About a dozen queries per chunk,
+    whatever its size: every user's plans, cards, reminder rows and pending messages are
+    read for the whole chunk at once, and the claims are written in multi-row statements.
     """
-    user_ids = await uow.session.scalars(
-        select(User.telegram_id).where(is_due(now)).order_by(User.telegram_id)
-    )
-    batches = []
-    for user_id in list(user_ids):
-        user = await _take_user(uow, user_id)
-        if user is None:  # another sweep holds this user right now
-            continue
-        plans = await load_plans(uow.session, user.telegram_id)
-        if user.active:
-            batches += await _claim_for(uow, user, plans, now, lease)
-        # An inactive user gets no message, but their auto-debits still need looks.
-        policy = policy_of(user) if user.active else ReminderPolicy(enabled=False)
-        await plan_next_sweep(uow, user, plans, policy, now, autopay_at)
-        if limit is not None and len(batches) >= limit:
-            break
+    taken = await _take_users(uow, now, users)
+    plans = await load_open_plans(uow.session, [u.telegram_id for u in taken])
+    active = [u for u in taken if u.active]
+    views = {u.telegram_id: _UserView(u, plans[u.telegram_id], now) for u in active}
+    methods = await _methods(uow, list(views))
+    scheduled = await _claim_scheduled(uow, list(views.values()), now, lease)
+    waiting = await _waiting(uow, list(views), now)
+    settle: list[int] = []
+    take: list[ReminderLogRow] = []
+    for row in waiting:
+        view = views[row.user_id or 0]
+        items = scheduled.get(view.user.telegram_id, [])
+        if row.kind != RECEIPT and any(i.installment_id == row.installment_id for i in items):
+            settle.append(row.id)  # this installment is in the message already
+        elif _stale(row, now, view):
+            settle.append(row.id)
+        else:
+            take.append(row)
+    taken_ids = await _take(uow, take, now, lease)
+    await _settle(uow, settle, SUPERSEDED)
+    batches: list[ReminderBatch] = []
+    for user_id, view in views.items():
+        mine = [row for row in take if row.user_id == user_id and row.id in taken_ids]
+        batches += _batches(view, scheduled.get(user_id, []), mine, methods.get(user_id, []))
+    # An inactive user gets no message, but their auto-debits still need looks.
+    looked = [
+        Looked(u, plans[u.telegram_id], policy_of(u) if u.active else ReminderPolicy(enabled=False))
+        for u in taken
+    ]
+    await plan_next_sweeps(uow, looked, now, autopay_at)
     await uow.commit()
-    return batches
+    return Claimed(batches, len(taken))
 
 
-async def _take_user(uow: UnitOfWork, user_id: int) -> User | None:
-    found: User | None = await uow.session.scalar(
+CHUNK_USERS = 600
+
+
+class _UserView:
+    """A looked-at user's open installments as of ``now`` in their zone."""
+
+    def __init__(self, user: User, plans: list[LoadedPlan], now: datetime) -> None:
+        self.user = user
+        self.on = local_date(now, user.timezone)
+        self.positions = {
+            pos.ledger.key: (plan, pos)
+            for plan in plans
+            for pos in open_positions([plan.book], self.on)
+        }
+
+
+async def _take_users(uow: UnitOfWork, now: datetime, limit: int) -> list[User]:
+    """Row-lock (PostgreSQL: skipping users another sweep holds) the users due now, and
+    those with a claim whose lease ran out (its sender died before recording it)."""
+    expired = list(
+        await uow.session.scalars(
+            select(ReminderLogRow.user_id)
+            .where(ReminderLogRow.status == CLAIMED, ReminderLogRow.lease_until < now)
+            .distinct()
+        )
+    )
+    due = is_due(now) if not expired else or_(is_due(now), User.telegram_id.in_(expired))
+    users = await uow.session.scalars(
         select(User)
-        .where(User.telegram_id == user_id)
+        .where(due)
+        .order_by(User.next_sweep_at, User.telegram_id)
+        .limit(limit)
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
     )
-    return found
+    return sorted(users, key=lambda u: u.telegram_id)
 
 
-async def _claim_for(
-    uow: UnitOfWork, user: User, plans: list[LoadedPlan], now: datetime, lease: timedelta
-) -> list[ReminderBatch]:
-    on = local_date(now, user.timezone)
-    positions = {
-        pos.ledger.key: (plan, pos) for plan in plans for pos in open_positions([plan.book], on)
+async def _claim_scheduled(
+    uow: UnitOfWork, views: list[_UserView], now: datetime, lease: timedelta
+) -> dict[int, list[ReminderItem]]:
+    """The reminders each user's policy says are due now, claimed by inserting their rows
+    (and the missed ones the sent reminder stands for, inserted as superseded)."""
+    asking = [v for v in views if v.positions and v.user.reminders_enabled]
+    known = await _known(uow, [key for v in asking for key in v.positions])
+    wanted: list[tuple[_UserView, Reminder, str]] = []
+    for view in asking:
+        owing = [
+            Owing(
+                key,
+                pos.ledger.installment.due_date,
+                pos.owed.total,
+                plan.book.terms.grace_days,
+                plan.row.autopay,
+            )
+            for key, (plan, pos) in view.positions.items()
+        ]
+        due = due_reminders(now, policy_of(view.user), owing, known)
+        chosen = {r.dedup_key for r in due.send}
+        wanted += [(view, reminder, CLAIMED) for reminder in due.send]
+        wanted += [
+            (view, Reminder(ReminderKind(key[1]), key[0], key[2], now), SUPERSEDED)
+            for key in sorted(due.settled - chosen)
+        ]
+    inserted = await _insert(uow, [(v.user.telegram_id, r, s) for v, r, s in wanted], now, lease)
+    claimed: dict[int, list[ReminderItem]] = {}
+    for view, reminder, status in wanted:
+        log_id = inserted.get(reminder.dedup_key)
+        if status == CLAIMED and log_id is not None:  # None: another sweep inserted it
+            item = _item(
+                log_id,
+                reminder.kind,
+                reminder.offset,
+                view.positions[reminder.key],
+                fire_at=reminder.fire_at,
+            )
+            claimed.setdefault(view.user.telegram_id, []).append(item)
+    return claimed
+
+
+async def _known(uow: UnitOfWork, installment_ids: list[int]) -> set[tuple[int, str, int]]:
+    """The reminder rows already written for these installments, by their unique key."""
+    known: set[tuple[int, str, int]] = set()
+    for ids in slices(installment_ids):
+        rows = await uow.session.execute(
+            select(ReminderLogRow.installment_id, ReminderLogRow.kind, ReminderLogRow.offset).where(
+                ReminderLogRow.installment_id.in_(ids)
+            )
+        )
+        known.update((i, k, o) for i, k, o in rows.all())
+    return known
+
+
+async def _insert(
+    uow: UnitOfWork,
+    wanted: list[tuple[int, Reminder, str]],
+    now: datetime,
+    lease: timedelta,
+) -> dict[tuple[int, str, int], int]:
+    """Insert the reminders' rows, skipping any another sweep already inserted; the ids of
+    those inserted here, by unique key."""
+    dialect = postgresql if uow.session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted: dict[tuple[int, str, int], int] = {}
+    for some in slices(wanted, 500):
+        values: list[dict[str, Any]] = [
+            {
+                "user_id": user_id,
+                "installment_id": reminder.key,
+                "kind": reminder.kind.value,
+                "offset": reminder.offset,
+                "fire_at": reminder.fire_at,
+                "status": status,
+                "lease_until": now + lease if status == CLAIMED else None,
+                "attempts": 1 if status == CLAIMED else 0,
+                "created_at": now,
+            }
+            for user_id, reminder, status in some
+        ]
+        statement = (
+            dialect.insert(ReminderLogRow)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["installment_id", "kind", "offset"])
+            .returning(
+                ReminderLogRow.id,
+                ReminderLogRow.installment_id,
+                ReminderLogRow.kind,
+                ReminderLogRow.offset,
+            )
+        )
+        for log_id, key, kind, offset in (await uow.session.execute(statement)).all():
+            inserted[(key, kind, offset)] = log_id
+    return inserted
+
+
+async def _waiting(uow: UnitOfWork, user_ids: list[int], now: datetime) -> list[ReminderLogRow]:
+    """The users' pending rows whose time has come, and claims whose sender never recorded
+    an outcome (PostgreSQL: skipping rows another sweep holds)."""
+    found: list[ReminderLogRow] = []
+    for ids in slices(user_ids):
+        rows = await uow.session.scalars(
+            select(ReminderLogRow)
+            .where(
+                ReminderLogRow.user_id.in_(ids),
+                or_(
+                    (ReminderLogRow.status == PENDING) & (ReminderLogRow.fire_at <= now),
+                    (ReminderLogRow.status == CLAIMED) & (ReminderLogRow.lease_until < now),
+                ),
+            )
+            .order_by(ReminderLogRow.fire_at, ReminderLogRow.id)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        found += rows
+    return sorted(found, key=lambda r: (r.fire_at, r.id))
+
+
+def _stale(row: ReminderLogRow, now: datetime, view: _UserView) -> bool:
+    """A waiting row too old to send, or about an installment paid meanwhile."""
+    window = RECEIPT_WINDOW if row.kind == RECEIPT else CATCH_UP_WINDOW
+    if now - row.fire_at > window:
+        return True  # missed by too much: dropped, like any reminder
+    return row.kind != RECEIPT and row.installment_id not in view.positions
+
+
+async def _take(
+    uow: UnitOfWork, rows: list[ReminderLogRow], now: datetime, lease: timedelta
+) -> set[int]:
+    """Claim waiting rows (each only if still as it was read); the ids claimed."""
+    pending = [r.id for r in rows if r.status == PENDING]
+    expired = [r.id for r in rows if r.status == CLAIMED]
+    claim = {
+        "status": CLAIMED,
+        "lease_until": now + lease,
+        "attempts": ReminderLogRow.attempts + 1,
     }
-    methods = await _methods(uow, user.telegram_id)
-    items: list[ReminderItem] = []
-    if positions and user.reminders_enabled:
-        items += await _claim_scheduled(uow, user, positions, methods, now, lease)
+    taken: set[int] = set()
+    for ids, still in (
+        (pending, ReminderLogRow.status == PENDING),
+        (expired, (ReminderLogRow.status == CLAIMED) & (ReminderLogRow.lease_until < now)),
+    ):
+        for some in slices(ids):
+            done = await uow.session.scalars(
+                update(ReminderLogRow)
+                .where(ReminderLogRow.id.in_(some), still)
+                .values(**claim)
+                .returning(ReminderLogRow.id)
+                .execution_options(synchronize_session=False)
+            )
+            taken.update(done)
+    for log_id in sorted(taken.intersection(expired)):
+        log.warning("reclaimed message %s after its lease ran out: it may go out twice", log_id)
+    return taken
+
+
+async def _settle(uow: UnitOfWork, log_ids: list[int], status: str) -> None:
+    for some in slices(log_ids):
+        await uow.session.execute(
+            update(ReminderLogRow)
+            .where(ReminderLogRow.id.in_(some))
+            .values(status=status, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _batches(
+    view: _UserView,
+    scheduled: list[ReminderItem],
+    taken: list[ReminderLogRow],
+    methods: list[PaymentMethodRow],
+) -> list[ReminderBatch]:
+    """The user's messages: one with every reminder due, then each receipt."""
+    user = view.user
+    items = [_with_method(item, view, methods) for item in scheduled]
     receipts: list[ReminderBatch] = []
     attempts = 1
     due_at = min((i.fire_at for i in items if i.fire_at is not None), default=None)
-    for row in await _waiting(uow, user.telegram_id, now):
-        if row.kind != RECEIPT and any(i.installment_id == row.installment_id for i in items):
-            await _settle(uow, row.id, SUPERSEDED)  # this installment is in the message already
-            continue
-        if not await _take(uow, row, now, lease, positions):
-            continue
+    for row in taken:  # read before the claim: one more attempt now
         if row.kind == RECEIPT:
             receipt = AutopayReceipt.from_payload(row.payload or {})
             receipts.append(
@@ -169,19 +396,17 @@ async def _claim_for(
                     (),
                     receipt,
                     row.id,
-                    row.attempts,
+                    row.attempts + 1,
                     row.fire_at,
                 )
             )
             continue
-        attempts = max(attempts, row.attempts)
+        attempts = max(attempts, row.attempts + 1)
         due_at = row.fire_at if due_at is None else min(due_at, row.fire_at)
-        found = positions[row.installment_id]
-        kind, offset = _kind_now(row, found[1], on)
-        snoozed = row.kind == SNOOZED
-        items.append(
-            _item(row.id, kind, offset, found, methods, snoozed=snoozed, fire_at=row.fire_at)
-        )
+        found = view.positions[row.installment_id]
+        kind, offset = _kind_now(row, found[1], view.on)
+        item = _item(row.id, kind, offset, found, snoozed=row.kind == SNOOZED, fire_at=row.fire_at)
+        items.append(_with_method(item, view, methods))
     if not items:
         return receipts
     items.sort(key=lambda i: (i.due_date, i.installment_id))
@@ -196,139 +421,6 @@ async def _claim_for(
     return [batch, *receipts]
 
 
-async def _claim_scheduled(
-    uow: UnitOfWork,
-    user: User,
-    positions: dict[int, tuple[LoadedPlan, Position]],
-    methods: list[PaymentMethodRow],
-    now: datetime,
-    lease: timedelta,
-) -> list[ReminderItem]:
-    """The reminders the user's policy says are due now, claimed by inserting their rows."""
-    owing = [
-        Owing(
-            key,
-            pos.ledger.installment.due_date,
-            pos.owed.total,
-            plan.book.terms.grace_days,
-            plan.row.autopay,
-        )
-        for key, (plan, pos) in positions.items()
-    ]
-    known = await uow.session.execute(
-        select(ReminderLogRow.installment_id, ReminderLogRow.kind, ReminderLogRow.offset).where(
-            ReminderLogRow.installment_id.in_(list(positions))
-        )
-    )
-    due = due_reminders(now, policy_of(user), owing, {tuple(row) for row in known})  # type: ignore[misc]
-    chosen = {r.dedup_key for r in due.send}
-    claimed: list[ReminderItem] = []
-    for reminder in due.send:
-        log_id = await _insert(uow, user.telegram_id, reminder, CLAIMED, now, now + lease)
-        if log_id is not None:
-            found = positions[reminder.key]
-            claimed.append(
-                _item(
-                    log_id, reminder.kind, reminder.offset, found, methods, fire_at=reminder.fire_at
-                )
-            )
-    for key in due.settled - chosen:
-        superseded = Reminder(ReminderKind(key[1]), key[0], key[2], now)
-        await _insert(uow, user.telegram_id, superseded, SUPERSEDED, now, None)
-    return claimed
-
-
-async def _insert(
-    uow: UnitOfWork,
-    user_id: int,
-    reminder: Reminder,
-    status: str,
-    now: datetime,
-    lease_until: datetime | None,
-) -> int | None:
-    """Insert the reminder's row unless another sweep already did; its id if we did."""
-    values: dict[str, Any] = {
-        "user_id": user_id,
-        "installment_id": reminder.key,
-        "kind": reminder.kind.value,
-        "offset": reminder.offset,
-        "fire_at": reminder.fire_at,
-        "status": status,
-        "lease_until": lease_until,
-        "attempts": 1 if status == CLAIMED else 0,
-        "created_at": now,
-    }
-    dialect = postgresql if uow.session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(ReminderLogRow)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["installment_id", "kind", "offset"])
-        .returning(ReminderLogRow.id)
-    )
-    inserted: int | None = (await uow.session.execute(statement)).scalar_one_or_none()
-    return inserted
-
-
-async def _waiting(uow: UnitOfWork, user_id: int, now: datetime) -> list[ReminderLogRow]:
-    """Pending rows whose time has come, and claims whose sender never recorded an outcome."""
-    rows = await uow.session.scalars(
-        select(ReminderLogRow)
-        .where(
-            ReminderLogRow.user_id == user_id,
-            or_(
-                (ReminderLogRow.status == PENDING) & (ReminderLogRow.fire_at <= now),
-                (ReminderLogRow.status == CLAIMED) & (ReminderLogRow.lease_until < now),
-            ),
-        )
-        .order_by(ReminderLogRow.fire_at, ReminderLogRow.id)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
-    )
-    return list(rows)
-
-
-async def _take(
-    uow: UnitOfWork,
-    row: ReminderLogRow,
-    now: datetime,
-    lease: timedelta,
-    positions: dict[int, tuple[LoadedPlan, Position]],
-) -> bool:
-    """Claim a waiting row; settle it instead when it is too old or its installment is paid."""
-    window = RECEIPT_WINDOW if row.kind == RECEIPT else CATCH_UP_WINDOW
-    if now - row.fire_at > window:
-        await _settle(uow, row.id, SUPERSEDED)  # missed by too much: dropped, like any reminder
-        return False
-    if row.kind != RECEIPT and row.installment_id not in positions:
-        await _settle(uow, row.id, SUPERSEDED)  # paid meanwhile: nothing to remind of
-        return False
-    reclaimed = row.status == CLAIMED  # read before the update refreshes the row
-    condition = (
-        (ReminderLogRow.status == CLAIMED) & (ReminderLogRow.lease_until < now)
-        if reclaimed
-        else ReminderLogRow.status == PENDING
-    )
-    taken = await uow.session.execute(
-        update(ReminderLogRow)
-        .where(ReminderLogRow.id == row.id, condition)
-        .values(status=CLAIMED, lease_until=now + lease, attempts=ReminderLogRow.attempts + 1)
-        .execution_options(synchronize_session="fetch")  # the loaded row shows the claim
-    )
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    if reclaimed:
-        log.warning("reclaimed message %s after its lease ran out: it may go out twice", row.id)
-    return True
-
-
-async def _settle(uow: UnitOfWork, log_id: int, status: str) -> None:
-    await uow.session.execute(
-        update(ReminderLogRow)
-        .where(ReminderLogRow.id == log_id)
-        .values(status=status, lease_until=None)
-    )
-
-
 def _kind_now(row: ReminderLogRow, pos: Position, on: date) -> tuple[ReminderKind, int]:
     """How a waiting row reads today: a retried reminder as it was; a snoozed one as the
     installment stands now (overdue, or days to its due date — negative while in grace)."""
@@ -339,13 +431,17 @@ def _kind_now(row: ReminderLogRow, pos: Position, on: date) -> tuple[ReminderKin
     return ReminderKind.BEFORE_DUE, (pos.ledger.installment.due_date - on).days
 
 
-async def _methods(uow: UnitOfWork, user_id: int) -> list[PaymentMethodRow]:
-    rows = await uow.session.scalars(
-        select(PaymentMethodRow).where(
-            PaymentMethodRow.user_id == user_id, PaymentMethodRow.removed_at.is_(None)
+async def _methods(uow: UnitOfWork, user_ids: list[int]) -> dict[int, list[PaymentMethodRow]]:
+    found: dict[int, list[PaymentMethodRow]] = {}
+    for ids in slices(user_ids):
+        rows = await uow.session.scalars(
+            select(PaymentMethodRow)
+            .where(PaymentMethodRow.user_id.in_(ids), PaymentMethodRow.removed_at.is_(None))
+            .order_by(PaymentMethodRow.id)
         )
-    )
-    return list(rows)
+        for row in rows:
+            found.setdefault(row.user_id, []).append(row)
+    return found
 
 
 def _item(
@@ -353,35 +449,37 @@ def _item(
     kind: ReminderKind,
     offset: int,
     found: tuple[LoadedPlan, Position],
-    methods: list[PaymentMethodRow],
     *,
     snoozed: bool = False,
     fire_at: datetime | None = None,
 ) -> ReminderItem:
     plan, pos = found
-    due = pos.ledger.installment.due_date
-    owed = pos.owed
-    label, short = None, False
-    if kind is ReminderKind.AUTOPAY_NOTICE:
-        chosen = next((m for m in methods if m.id == plan.row.autopay_method_id), None)
-        chosen = chosen or next((m for m in methods if m.is_default), None)
-        label = chosen.label if chosen else None
-        short = chosen is None or chosen.balance < owed.total
     return ReminderItem(
         log_id,
         pos.ledger.key,
         kind,
         offset,
         plan.row.title,
-        due,
-        owed.total,
-        owed.penalty,
+        pos.ledger.installment.due_date,
+        pos.owed.total,
+        pos.owed.penalty,
         pos.days_overdue,
-        label,
-        short,
-        snoozed,
-        fire_at,
+        snoozed=snoozed,
+        fire_at=fire_at,
     )
+
+
+def _with_method(
+    item: ReminderItem, view: _UserView, methods: list[PaymentMethodRow]
+) -> ReminderItem:
+    """An auto-repay notice names the card it will use and whether its balance is short."""
+    if item.kind is not ReminderKind.AUTOPAY_NOTICE:
+        return item
+    plan = view.positions[item.installment_id][0]
+    chosen = next((m for m in methods if m.id == plan.row.autopay_method_id), None)
+    chosen = chosen or next((m for m in methods if m.is_default), None)
+    short = chosen is None or chosen.balance < item.amount
+    return replace(item, method_label=chosen.label if chosen else None, balance_short=short)
 
 
 async def record_outcome(

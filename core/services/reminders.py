@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 
+from core.db.models import AT_ONCE
 from core.db.uow import UnitOfWork
 from core.services.errors import InvalidInput
 from core.services.users import check_timezone, get_user
@@ -80,6 +81,6 @@ async def update_reminder_settings(
         user.reminders_enabled = enabled
     if overdue_daily is not None:
         user.overdue_daily = overdue_daily
-    user.next_sweep_at = None  # the new policy may bring a reminder sooner
+    user.next_sweep_at = AT_ONCE  # the new policy may bring a reminder sooner
     await uow.commit()
     return await get_reminder_settings(uow, user_id)

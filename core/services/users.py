@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from core.db.models import BotStateRow, User
+from core.db.models import AT_ONCE, BotStateRow, User
 from core.db.uow import UnitOfWork
 from core.services.errors import InvalidInput, NotFound
 
@@ -118,7 +118,7 @@ async def set_active(uow: UnitOfWork, telegram_id: int, active: bool) -> bool:
     if user is None:
         return False
     if active and not user.active:
-        user.next_sweep_at = None  # back: look at them at once
+        user.next_sweep_at = AT_ONCE  # back: look at them at once
     user.active = active
     await uow.commit()
     return True

@@ -1,35 +1,38 @@
 """When the sweep must next look at each user, so a sweep reads only users with work due.
 
 Each user row carries ``next_sweep_at``: the sweep selects the users whose time has come
-(or who have none: NULL means at once), and after claiming their messages sets it to the
-first instant anything of theirs can fall due — a reminder, an auto-debit attempt, a
-pending message, a lease running out — but never more than a day ahead. Whatever can
-bring something due sooner (a new plan, a policy or auto-repay change, a snooze, a send
-given back, the user returning) calls :func:`wake`. Waking too early costs one look;
-waking too late would delay a reminder, which is why changes wake and the day's cap
-stays as a safety net.
+(``AT_ONCE``, the epoch, for a user to look at as soon as possible) and, after claiming
+their messages, sets it to the first instant anything of theirs can fall due — a
+reminder, an auto-debit attempt, a pending message — but never more than a day ahead.
+Whatever can bring something due sooner (a new plan, a policy or auto-repay change, a
+snooze, a send given back, the user returning) calls :func:`wake`. Waking too early
+costs one look; waking too late would delay a reminder, which is why changes wake and
+the day's cap stays as a safety net. A claim whose sender died is found by its expired
+lease (``reminder_sweep``), not by a look planned here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
-from core.db.models import ReminderLogRow, User
+from core.db.models import AT_ONCE, ReminderLogRow, User
 from core.db.uow import UnitOfWork
 from core.domain.quotes import open_positions
 from core.domain.reminders import Owing, ReminderPolicy, next_fire_after
-from core.services.autopay_sweep import attempt_slots, attempted, pending_attempt_key
-from core.services.books import LoadedPlan
+from core.services.autopay_sweep import attempt_slots, attempted_keys, pending_attempt_key
+from core.services.books import LoadedPlan, slices
 from core.services.clock import local_date
 
 MAX_SLEEP = timedelta(hours=24)
 
 
 def is_due(now: datetime) -> ColumnElement[bool]:
-    """The condition selecting users the sweep must look at now."""
-    return or_(User.next_sweep_at.is_(None), User.next_sweep_at <= now)
+    """The condition selecting users the sweep must look at now (one indexed comparison)."""
+    return User.next_sweep_at <= now
 
 
 async def wake(uow: UnitOfWork, user_id: int, at: datetime | None = None) -> None:
@@ -37,55 +40,89 @@ async def wake(uow: UnitOfWork, user_id: int, at: datetime | None = None) -> Non
 
     Does not commit: it belongs to the change that caused it.
     """
-    statement = update(User).where(User.telegram_id == user_id)
-    if at is None:
-        await uow.session.execute(statement.values(next_sweep_at=None))
-    else:  # NULL (at once) compares as unknown and stays NULL
-        await uow.session.execute(statement.where(User.next_sweep_at > at).values(next_sweep_at=at))
+    await uow.session.execute(
+        update(User)
+        .where(User.telegram_id == user_id, User.next_sweep_at > (at or AT_ONCE))
+        .values(next_sweep_at=at or AT_ONCE)
+    )
 
 
-async def plan_next_sweep(
-    uow: UnitOfWork,
-    user: User,
-    plans: list[LoadedPlan],
-    policy: ReminderPolicy,
-    now: datetime,
-    autopay_at: time,
-) -> datetime:
-    """Set and return when the sweep must next look at ``user`` (for an inactive user,
-    only their auto-debits count: their messages wait until they come back)."""
-    on = local_date(now, user.timezone)
-    candidates: list[datetime | None] = [now + MAX_SLEEP]
-    owing = []
-    for plan in plans:
+@dataclass(frozen=True, slots=True)
+class Looked:
+    """A user the sweep has just looked at, with what their next look depends on."""
+
+    user: User
+    plans: list[LoadedPlan]
+    policy: ReminderPolicy  # for an inactive user: disabled (their messages wait)
+
+
+async def plan_next_sweeps(
+    uow: UnitOfWork, looked: Sequence[Looked], now: datetime, autopay_at: time
+) -> None:
+    """Set when the sweep must next look at each of these users (two queries in all)."""
+    slots: dict[int, list[tuple[str | None, datetime | None]]] = {}
+    for one in looked:
+        slots[one.user.telegram_id] = list(_attempts(one, now, autopay_at))
+    keys = [key for found in slots.values() for key, _ in found if key is not None]
+    ran = await attempted_keys(uow, keys)
+    waiting = await _next_pending(uow, [one.user.telegram_id for one in looked if one.user.active])
+    for one in looked:
+        user = one.user
+        candidates: list[datetime | None] = [now + MAX_SLEEP, waiting.get(user.telegram_id)]
+        for key, upcoming in slots[user.telegram_id]:
+            candidates.append(upcoming)
+            # An attempt due but not run (the auto-debit pass skipped this user while
+            # another transaction held it): look again at once, or it would be lost.
+            if key is not None and key not in ran:
+                candidates.append(now)
+        candidates.append(next_fire_after(now, one.policy, _owing(one, now)))
+        chosen = min(c for c in candidates if c is not None)
+        user.next_sweep_at = max(chosen, now + timedelta(seconds=1))
+
+
+def _owing(one: Looked, now: datetime) -> list[Owing]:
+    on = local_date(now, one.user.timezone)
+    return [
+        Owing(
+            pos.ledger.key,
+            pos.ledger.installment.due_date,
+            pos.owed.total,
+            plan.book.terms.grace_days,
+            plan.row.autopay,
+        )
+        for plan in one.plans
+        for pos in open_positions([plan.book], on)
+    ]
+
+
+def _attempts(
+    one: Looked, now: datetime, autopay_at: time
+) -> list[tuple[str | None, datetime | None]]:
+    """Per open auto-repay installment: the key of its attempt due now (if any) and the
+    time of its next attempt (if any)."""
+    on = local_date(now, one.user.timezone)
+    found = []
+    for plan in one.plans:
+        if not plan.row.autopay:
+            continue
         for pos in open_positions([plan.book], on):
             item = pos.ledger.installment
-            grace = plan.book.terms.grace_days
-            owing.append(
-                Owing(pos.ledger.key, item.due_date, pos.owed.total, grace, plan.row.autopay)
+            slots = attempt_slots(
+                item.due_date, plan.book.terms.grace_days, autopay_at, one.user.timezone
             )
-            if plan.row.autopay:
-                slots = attempt_slots(item.due_date, grace, autopay_at, user.timezone)
-                candidates.append(next((s for s in slots if s > now), None))
-                # An attempt due but not run (the auto-debit pass skipped this user while
-                # another transaction held it): look again at once, or it would be lost.
-                key = pending_attempt_key(pos.ledger.key, slots, now)
-                if key is not None and not await attempted(uow, key):
-                    candidates.append(now)
-    candidates.append(next_fire_after(now, policy, owing))
-    if user.active:
-        candidates += await _next_message(uow, user.telegram_id)
-    chosen = min(c for c in candidates if c is not None)
-    user.next_sweep_at = max(chosen, now + timedelta(seconds=1))
-    return user.next_sweep_at
+            upcoming = next((s for s in slots if s > now), None)
+            found.append((pending_attempt_key(pos.ledger.key, slots, now), upcoming))
+    return found
 
 
-async def _next_message(uow: UnitOfWork, user_id: int) -> list[datetime | None]:
-    """The earliest pending message and the earliest claim's lease end of a user."""
-    waiting = await uow.session.execute(
-        select(
-            func.min(ReminderLogRow.fire_at).filter(ReminderLogRow.status == "pending"),
-            func.min(ReminderLogRow.lease_until).filter(ReminderLogRow.status == "claimed"),
-        ).where(ReminderLogRow.user_id == user_id)
-    )
-    return list(waiting.one())
+async def _next_pending(uow: UnitOfWork, user_ids: list[int]) -> dict[int, datetime]:
+    """Each user's earliest pending message (a snooze, a send given back, a receipt)."""
+    found: dict[int, datetime] = {}
+    for ids in slices(user_ids):
+        rows = await uow.session.execute(
+            select(ReminderLogRow.user_id, func.min(ReminderLogRow.fire_at))
+            .where(ReminderLogRow.status == "pending", ReminderLogRow.user_id.in_(ids))
+            .group_by(ReminderLogRow.user_id)
+        )
+        found.update({user_id: at for user_id, at in rows.all() if user_id is not None})
+    return found

@@ -78,7 +78,7 @@ async def test_upgrade_is_idempotent(db: Database) -> None:
     async with db.engine.connect() as connection:
         versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
         diff = await connection.run_sync(_schema_diff)
-    assert [tuple(row) for row in versions] == [("0005",)]
+    assert [tuple(row) for row in versions] == [("0006",)]
     assert diff == []
     async with db.uow() as uow:  # data survives a repeated upgrade
         assert await uow.session.scalar(select(func.count()).select_from(User)) == 1
@@ -277,8 +277,55 @@ async def test_instances_starting_together_on_a_new_postgresql_migrate_once() ->
             versions = list(
                 await uow.session.execute(text("SELECT version_num FROM alembic_version"))
             )
-        assert [tuple(row) for row in versions] == [("0005",)]
+        assert [tuple(row) for row in versions] == [("0006",)]
     finally:
         for db in engines:
             await db.dispose()
         await server.adrop_database(name)
+
+
+def _downgrade_to(revision: str) -> Any:
+    def run(connection: Connection) -> None:
+        command.downgrade(alembic_config(connection), revision)
+
+    return run
+
+
+async def test_users_without_a_planned_look_are_looked_at_once_after_0006(db: Database) -> None:
+    """0005 left NULL for "at once"; 0006 turns it into the epoch, which every sweep's
+    ``next_sweep_at <= now`` selects, and a later look is kept as it was."""
+    later = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+    async with db.engine.begin() as connection:
+        await connection.run_sync(_downgrade_to("0005"))
+    async with db.engine.begin() as connection:
+        for user_id, look in ((1, None), (2, later)):
+            await connection.execute(
+                User.__table__.insert().values(  # type: ignore[attr-defined]
+                    telegram_id=user_id,
+                    language="zh",
+                    timezone="Asia/Shanghai",
+                    active=True,
+                    created_at=later,
+                    reminders_enabled=True,
+                    remind_days="3,1,0",
+                    remind_time=time(9, 0),
+                    overdue_daily=True,
+                    next_sweep_at=look,
+                )
+            )
+    await db.migrate()
+    async with db.uow() as uow:
+        looks = dict(
+            (await uow.session.execute(select(User.telegram_id, User.next_sweep_at))).all()
+        )
+        due = list(
+            await uow.session.scalars(
+                select(User.telegram_id).where(
+                    User.next_sweep_at <= datetime(2026, 11, 22, tzinfo=UTC)
+                )
+            )
+        )
+    assert looks == {1: datetime(1970, 1, 1, tzinfo=UTC), 2: later}
+    assert due == [1]
+    async with db.engine.connect() as connection:
+        assert await connection.run_sync(_schema_diff) == []

@@ -13,7 +13,7 @@ from core.db.models import ReminderLogRow
 from core.db.uow import Database
 from core.domain.quotes import QuoteKind
 from core.domain.reminders import ReminderKind
-from core.services.reminder_sweep import claim_due_reminders, record_outcome
+from core.services.reminder_sweep import claim_chunk, claim_due_reminders, record_outcome
 from core.services.reminders import update_reminder_settings
 from core.services.users import set_active
 
@@ -152,7 +152,7 @@ async def test_the_autopay_notice_names_the_card_and_warns_of_a_short_balance(
     assert (notices[poor].method_label, notices[poor].balance_short) == ("工商银行", True)
 
 
-async def test_a_limited_claim_stops_after_enough_messages_and_leaves_the_rest(
+async def test_a_chunk_looks_at_so_many_users_and_leaves_the_rest_for_the_next(
     db: Database, make: Any
 ) -> None:
     users = []
@@ -160,11 +160,13 @@ async def test_a_limited_claim_stops_after_enough_messages_and_leaves_the_rest(
         user, _ = await make.user()
         await make.plan(user, make.fee_plan(first_due=DUE))
         users.append(user)
-    first = await _sweep(db, THREE_DAYS_BEFORE, limit=2)
-    second = await _sweep(db, THREE_DAYS_BEFORE, limit=2)
-    rest = await _sweep(db, THREE_DAYS_BEFORE)
-    assert [len(first), len(second), len(rest)] == [2, 2, 1]
-    claimed = [b.user_id for b in first + second + rest]
+    chunks = []
+    for _ in range(4):
+        async with db.uow() as uow:
+            chunks.append(await claim_chunk(uow, THREE_DAYS_BEFORE, users=2))
+    assert [c.looked for c in chunks] == [2, 2, 1, 0]  # fewer than asked: nobody else due
+    assert [len(c.batches) for c in chunks] == [2, 2, 1, 0]
+    claimed = [b.user_id for c in chunks for b in c.batches]
     assert sorted(claimed) == sorted(users)  # each user once, none left out
     assert await _sweep(db, THREE_DAYS_BEFORE) == []
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from core.db.models import PaymentRow, ReminderLogRow, User
 from core.db.uow import Database
 from core.services.autopay_sweep import AutopayReceipt, run_due_autopays
-from core.services.reminder_sweep import ReminderBatch, claim_due_reminders, record_outcome
+from core.services.reminder_sweep import ReminderBatch, claim_chunk, record_outcome
 from core.services.snooze import SnoozeChoice, SnoozeStatus, snooze
 
 DUE = date(2026, 12, 5)
@@ -31,6 +31,7 @@ DUE_SIX_PM = datetime(2026, 12, 5, 10, 0, 30, tzinfo=UTC)
 INSTALLMENT = Decimal("107.20")
 USERS = 30
 LEASE = timedelta(minutes=2)
+CHUNK = 4  # users per claim: the instances take chunks in turn
 
 
 @pytest.fixture
@@ -56,8 +57,14 @@ async def _autopay(database: Database, now: datetime) -> list[AutopayReceipt]:
 
 
 async def _claim(database: Database, now: datetime) -> list[ReminderBatch]:
-    async with database.uow() as uow:
-        return await claim_due_reminders(uow, now, lease=LEASE)
+    """Claim in chunks of CHUNK users, as bot/jobs.py's run_sweep does (with 600)."""
+    batches: list[ReminderBatch] = []
+    while True:
+        async with database.uow() as uow:
+            claimed = await claim_chunk(uow, now, users=CHUNK, lease=LEASE)
+        batches += claimed.batches
+        if claimed.looked < CHUNK:
+            return batches
 
 
 async def _race_claims(

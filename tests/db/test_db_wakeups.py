@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core.db.models import User
+from core.db.models import AT_ONCE, User
 from core.db.uow import Database
 from core.domain.quotes import QuoteKind
 from core.services.autopay_sweep import run_due_autopays
@@ -54,9 +54,15 @@ async def test_the_sweep_sleeps_until_the_next_reminder_and_only_then_looks_agai
     assert await _due_users(db, THREE_DAYS_BEFORE) == [user]
     [batch] = await _sweep(db, THREE_DAYS_BEFORE)
     assert batch.user_id == user
-    # Next: the claim's lease, then the reminder one day before.
+    # Next: the reminder one day before, two days on, so the day's cap comes first.
+    assert await _next(db, user) == THREE_DAYS_BEFORE + MAX_SLEEP
+    # A claim never recorded (its sender died) is found when its lease runs out, well
+    # before the user's next look.
     lease_end = THREE_DAYS_BEFORE + timedelta(minutes=2)
-    assert await _next(db, user) == lease_end
+    assert await _sweep(db, lease_end) == []
+    [again] = await _sweep(db, lease_end + timedelta(seconds=1))
+    assert again.log_ids == batch.log_ids
+    assert await _next(db, user) == lease_end + timedelta(seconds=1) + MAX_SLEEP
 
 
 async def test_nothing_due_for_a_day_sleeps_a_day_at_most(db: Database, make: Any) -> None:
@@ -86,8 +92,8 @@ async def test_an_auto_debit_attempt_is_a_reason_to_look(db: Database, make: Any
         [receipt] = await run_due_autopays(uow, tick, time(10, 0))
     assert receipt.succeeded
     await _sweep(db, tick, autopay_at=time(10, 0))
-    # Paid: the 18:00 retry is moot; next comes the receipt's lease, then a day at most.
-    assert await _next(db, user) == tick + timedelta(minutes=2)
+    # Paid (the receipt claimed): the 18:00 retry is moot; nothing else is due, so a day.
+    assert await _next(db, user) == tick + MAX_SLEEP
 
 
 async def test_changes_that_can_bring_work_sooner_wake_the_user(db: Database, make: Any) -> None:
@@ -97,22 +103,22 @@ async def test_changes_that_can_bring_work_sooner_wake_the_user(db: Database, ma
     await _sweep(db, NOON)
     assert await _next(db, user) == NOON + MAX_SLEEP
     await make.plan(user, make.fee_plan(first_due=DUE, title="Second"))
-    assert await _next(db, user) is None
+    assert await _next(db, user) == AT_ONCE
     await _sweep(db, NOON)
     assert await _next(db, user) == THREE_DAYS_BEFORE
     async with db.uow() as uow:
         await update_reminder_settings(uow, user, at=time(7, 0))
-    assert await _next(db, user) is None
+    assert await _next(db, user) == AT_ONCE
     await _sweep(db, NOON)
     async with db.uow() as uow:
         await set_autopay(uow, user, plan, True, method)
-    assert await _next(db, user) is None
+    assert await _next(db, user) == AT_ONCE
     await _sweep(db, NOON)
     async with db.uow() as uow:
         await set_active(uow, user, False)
     async with db.uow() as uow:
         await set_active(uow, user, True)
-    assert await _next(db, user) is None
+    assert await _next(db, user) == AT_ONCE
     # wake(at) only ever brings the look forward.
     await _sweep(db, NOON)
     before = await _next(db, user)
@@ -149,3 +155,38 @@ async def test_paid_and_blocked_users_are_not_woken_needlessly(db: Database, mak
         await set_active(uow, user, False)
     assert await _due_users(db, NOON + 2 * MAX_SLEEP) == [user]  # due, but…
     assert await _sweep(db, NOON + 2 * MAX_SLEEP) == []  # …inactive users are not read
+
+
+async def test_next_looks_are_planned_for_many_users_at_once(db: Database, make: Any) -> None:
+    """plan_next_sweeps directly: a reminder user, an auto-repay user whose attempt is due
+    and not made, and an inactive user (only auto-debits count for them)."""
+    from core.domain.reminders import ReminderPolicy
+    from core.services.books import load_open_plans
+    from core.services.reminder_sweep import policy_of
+    from core.services.wakeups import Looked, plan_next_sweeps
+
+    reminded, _ = await make.user()
+    debited, card = await make.user()
+    gone, _ = await make.user()
+    await make.plan(reminded, make.fee_plan(first_due=DUE))
+    plan = await make.plan(debited, make.fee_plan(first_due=DUE))
+    await make.plan(gone, make.fee_plan(first_due=DUE))
+    async with db.uow() as uow:
+        await set_autopay(uow, debited, plan, True, card)
+    async with db.uow() as uow:
+        await update_reminder_settings(uow, debited, enabled=False)
+    ten = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)  # the first attempt, 10:00 in Shanghai
+    async with db.uow() as uow:
+        users = {u: await uow.session.get(User, u) for u in (reminded, debited, gone)}
+        plans = await load_open_plans(uow.session, list(users))
+        looked = []
+        for user_id, user in users.items():
+            assert user is not None
+            policy = ReminderPolicy(enabled=False) if user_id == gone else policy_of(user)
+            looked.append(Looked(user, plans[user_id], policy))
+        await plan_next_sweeps(uow, looked, NOON, time(10, 0))
+        await plan_next_sweeps(uow, looked[1:2], ten, time(10, 0))  # attempt due, not run
+        await uow.commit()
+    assert await _next(db, reminded) == THREE_DAYS_BEFORE  # 21 h on: before the day's cap
+    assert await _next(db, debited) == ten + timedelta(seconds=1)  # look again at once
+    assert await _next(db, gone) == NOON + MAX_SLEEP  # no messages while away
