@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import TypeVar
 
 from sqlalchemy import Row, select
@@ -18,6 +19,14 @@ from core.domain.terms import Method, PayoffPolicy, PlanTerms
 
 SUCCEEDED = "succeeded"
 T = TypeVar("T")
+RECEIPT_COLUMNS = (
+    AllocationLineRow.installment_id,
+    AllocationLineRow.penalty,
+    AllocationLineRow.fee,
+    AllocationLineRow.interest,
+    AllocationLineRow.principal,
+    PaymentRow.paid_on,
+)
 
 
 def terms_of(plan: PlanRow) -> PlanTerms:
@@ -38,7 +47,22 @@ def terms_of(plan: PlanRow) -> PlanTerms:
     )
 
 
-def installment_of(row: InstallmentRow) -> ScheduledInstallment:
+# An installment's columns, read as plain rows: the plan books need no ORM objects.
+INSTALLMENT_COLUMNS = (
+    InstallmentRow.id,
+    InstallmentRow.plan_id,
+    InstallmentRow.period,
+    InstallmentRow.start_date,
+    InstallmentRow.due_date,
+    InstallmentRow.principal,
+    InstallmentRow.interest,
+    InstallmentRow.fee,
+)
+
+
+def installment_of(
+    row: InstallmentRow | Row[int, int, int, date, date, Decimal, Decimal, Decimal],
+) -> ScheduledInstallment:
     return ScheduledInstallment(
         row.period, row.start_date, row.due_date, row.principal, row.interest, row.fee
     )
@@ -47,7 +71,6 @@ def installment_of(row: InstallmentRow) -> ScheduledInstallment:
 @dataclass(frozen=True, slots=True)
 class LoadedPlan:
     row: PlanRow
-    installments: tuple[InstallmentRow, ...]
     book: PlanBook
 
 
@@ -62,8 +85,8 @@ async def load_plans(
     if not plans:
         return []
     rows = (
-        await session.scalars(
-            select(InstallmentRow)
+        await session.execute(
+            select(*INSTALLMENT_COLUMNS)
             .where(InstallmentRow.plan_id.in_([p.id for p in plans]))
             .order_by(InstallmentRow.plan_id, InstallmentRow.period)
         )
@@ -91,8 +114,8 @@ async def load_open_plans(
         if not plans:
             continue
         rows = (
-            await session.scalars(
-                select(InstallmentRow)
+            await session.execute(
+                select(*INSTALLMENT_COLUMNS)
                 .join(PlanRow, PlanRow.id == InstallmentRow.plan_id)
                 .where(PlanRow.user_id.in_(ids), PlanRow.closed_at.is_(None))
                 .order_by(InstallmentRow.plan_id, InstallmentRow.period)
@@ -111,20 +134,20 @@ def slices(values: list[T], size: int = 5000) -> list[list[T]]:
 
 def _assemble(
     plans: Sequence[PlanRow],
-    rows: Sequence[InstallmentRow],
+    rows: Sequence[Row[int, int, int, date, date, Decimal, Decimal, Decimal]],
     receipts: Mapping[int, list[Receipt]],
 ) -> list[LoadedPlan]:
-    by_plan: dict[int, list[InstallmentRow]] = defaultdict(list)
+    by_plan: dict[int, list[Row[int, int, int, date, date, Decimal, Decimal, Decimal]]]
+    by_plan = defaultdict(list)
     for row in rows:
         by_plan[row.plan_id].append(row)
     loaded = []
     for plan in plans:
-        own = tuple(by_plan[plan.id])
         ledgers = tuple(
             InstallmentLedger(row.id, installment_of(row), tuple(receipts.get(row.id, ())))
-            for row in own
+            for row in by_plan[plan.id]
         )
-        loaded.append(LoadedPlan(plan, own, PlanBook(plan.id, terms_of(plan), ledgers)))
+        loaded.append(LoadedPlan(plan, PlanBook(plan.id, terms_of(plan), ledgers)))
     return loaded
 
 
@@ -133,7 +156,7 @@ async def _receipts(session: AsyncSession, installment_ids: list[int]) -> dict[i
     if not installment_ids:
         return found
     query = (
-        select(AllocationLineRow, PaymentRow.paid_on)
+        select(*RECEIPT_COLUMNS)
         .join(PaymentRow, PaymentRow.id == AllocationLineRow.payment_id)
         .where(
             AllocationLineRow.installment_id.in_(installment_ids),
@@ -149,7 +172,7 @@ async def _receipts_of_users(
 ) -> dict[int, list[Receipt]]:
     """The receipts of every installment of the users' succeeded payments."""
     query = (
-        select(AllocationLineRow, PaymentRow.paid_on)
+        select(*RECEIPT_COLUMNS)
         .join(PaymentRow, PaymentRow.id == AllocationLineRow.payment_id)
         .where(PaymentRow.user_id.in_(user_ids), PaymentRow.status == SUCCEEDED)
         .order_by(PaymentRow.paid_on, AllocationLineRow.id)
@@ -158,9 +181,9 @@ async def _receipts_of_users(
 
 
 def _collect(
-    found: dict[int, list[Receipt]], lines: Sequence[Row[AllocationLineRow, date]]
+    found: dict[int, list[Receipt]],
+    lines: Sequence[Row[int, Decimal, Decimal, Decimal, Decimal, date]],
 ) -> dict[int, list[Receipt]]:
-    for line, paid_on in lines:
-        parts = Parts(line.penalty, line.fee, line.interest, line.principal)
-        found[line.installment_id].append(Receipt(paid_on, parts))
+    for installment_id, penalty, fee, interest, principal, paid_on in lines:
+        found[installment_id].append(Receipt(paid_on, Parts(penalty, fee, interest, principal)))
     return found

@@ -26,10 +26,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from core.db.models import PaymentMethodRow, ReminderLogRow, User
 from core.db.uow import UnitOfWork
-from core.domain.quotes import open_positions
 from core.domain.reminders import (
     CATCH_UP_WINDOW,
-    Owing,
     Reminder,
     ReminderKind,
     ReminderPolicy,
@@ -38,9 +36,8 @@ from core.domain.reminders import (
 from core.domain.status import Position
 from core.services.autopay_sweep import RECEIPT, AutopayReceipt
 from core.services.books import LoadedPlan, load_open_plans, slices
-from core.services.clock import local_date
 from core.services.reminders import parse_days
-from core.services.wakeups import Looked, is_due, plan_next_sweeps, wake
+from core.services.wakeups import Looked, is_due, owing, plan_next_sweeps, wake
 
 log = logging.getLogger(__name__)
 DEFAULT_LEASE = timedelta(minutes=2)
@@ -137,8 +134,17 @@ async def claim_chunk(
     """
     taken = await _take_users(uow, now, users)
     plans = await load_open_plans(uow.session, [u.telegram_id for u in taken])
-    active = [u for u in taken if u.active]
-    views = {u.telegram_id: _UserView(u, plans[u.telegram_id], now) for u in active}
+    # An inactive user gets no message, but their auto-debits still need looks.
+    looked = [
+        Looked.of(
+            u,
+            plans[u.telegram_id],
+            policy_of(u) if u.active else ReminderPolicy(enabled=False),
+            now,
+        )
+        for u in taken
+    ]
+    views = {one.user.telegram_id: one for one in looked if one.user.active}
     methods = await _methods(uow, list(views))
     scheduled = await _claim_scheduled(uow, list(views.values()), now, lease)
     waiting = await _waiting(uow, list(views), now)
@@ -159,30 +165,12 @@ async def claim_chunk(
     for user_id, view in views.items():
         mine = [row for row in take if row.user_id == user_id and row.id in taken_ids]
         batches += _batches(view, scheduled.get(user_id, []), mine, methods.get(user_id, []))
-    # An inactive user gets no message, but their auto-debits still need looks.
-    looked = [
-        Looked(u, plans[u.telegram_id], policy_of(u) if u.active else ReminderPolicy(enabled=False))
-        for u in taken
-    ]
     await plan_next_sweeps(uow, looked, now, autopay_at)
     await uow.commit()
     return Claimed(batches, len(taken))
 
 
 CHUNK_USERS = 600
-
-
-class _UserView:
-    """A looked-at user's open installments as of ``now`` in their zone."""
-
-    def __init__(self, user: User, plans: list[LoadedPlan], now: datetime) -> None:
-        self.user = user
-        self.on = local_date(now, user.timezone)
-        self.positions = {
-            pos.ledger.key: (plan, pos)
-            for plan in plans
-            for pos in open_positions([plan.book], self.on)
-        }
 
 
 async def _take_users(uow: UnitOfWork, now: datetime, limit: int) -> list[User]:
@@ -208,25 +196,15 @@ async def _take_users(uow: UnitOfWork, now: datetime, limit: int) -> list[User]:
 
 
 async def _claim_scheduled(
-    uow: UnitOfWork, views: list[_UserView], now: datetime, lease: timedelta
+    uow: UnitOfWork, views: list[Looked], now: datetime, lease: timedelta
 ) -> dict[int, list[ReminderItem]]:
     """The reminders each user's policy says are due now, claimed by inserting their rows
     (and the missed ones the sent reminder stands for, inserted as superseded)."""
     asking = [v for v in views if v.positions and v.user.reminders_enabled]
     known = await _known(uow, [key for v in asking for key in v.positions])
-    wanted: list[tuple[_UserView, Reminder, str]] = []
+    wanted: list[tuple[Looked, Reminder, str]] = []
     for view in asking:
-        owing = [
-            Owing(
-                key,
-                pos.ledger.installment.due_date,
-                pos.owed.total,
-                plan.book.terms.grace_days,
-                plan.row.autopay,
-            )
-            for key, (plan, pos) in view.positions.items()
-        ]
-        due = due_reminders(now, policy_of(view.user), owing, known)
+        due = due_reminders(now, view.policy, owing(view), known)
         chosen = {r.dedup_key for r in due.send}
         wanted += [(view, reminder, CLAIMED) for reminder in due.send]
         wanted += [
@@ -270,37 +248,33 @@ async def _insert(
 ) -> dict[tuple[int, str, int], int]:
     """Insert the reminders' rows, skipping any another sweep already inserted; the ids of
     those inserted here, by unique key."""
+    if not wanted:
+        return {}
     dialect = postgresql if uow.session.get_bind().dialect.name == "postgresql" else sqlite
-    inserted: dict[tuple[int, str, int], int] = {}
-    for some in slices(wanted, 500):
-        values: list[dict[str, Any]] = [
-            {
-                "user_id": user_id,
-                "installment_id": reminder.key,
-                "kind": reminder.kind.value,
-                "offset": reminder.offset,
-                "fire_at": reminder.fire_at,
-                "status": status,
-                "lease_until": now + lease if status == CLAIMED else None,
-                "attempts": 1 if status == CLAIMED else 0,
-                "created_at": now,
-            }
-            for user_id, reminder, status in some
-        ]
-        statement = (
-            dialect.insert(ReminderLogRow)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["installment_id", "kind", "offset"])
-            .returning(
-                ReminderLogRow.id,
-                ReminderLogRow.installment_id,
-                ReminderLogRow.kind,
-                ReminderLogRow.offset,
-            )
-        )
-        for log_id, key, kind, offset in (await uow.session.execute(statement)).all():
-            inserted[(key, kind, offset)] = log_id
-    return inserted
+    table = ReminderLogRow.__table__
+    statement = (
+        dialect.insert(table)
+        .on_conflict_do_nothing(index_elements=["installment_id", "kind", "offset"])
+        .returning(table.c.id, table.c.installment_id, table.c.kind, table.c.offset)
+    )
+    values: list[dict[str, Any]] = [
+        {
+            "user_id": user_id,
+            "installment_id": reminder.key,
+            "kind": reminder.kind.value,
+            "offset": reminder.offset,
+            "fire_at": reminder.fire_at,
+            "status": status,
+            "lease_until": now + lease if status == CLAIMED else None,
+            "attempts": 1 if status == CLAIMED else 0,
+            "created_at": now,
+        }
+        for user_id, reminder, status in wanted
+    ]
+    # One cached statement, sent as multi-row INSERTs by SQLAlchemy's insertmanyvalues.
+    connection = await uow.session.connection()
+    result = await connection.execute(statement, values)
+    return {(key, kind, offset): log_id for log_id, key, kind, offset in result.all()}
 
 
 async def _waiting(uow: UnitOfWork, user_ids: list[int], now: datetime) -> list[ReminderLogRow]:
@@ -325,7 +299,7 @@ async def _waiting(uow: UnitOfWork, user_ids: list[int], now: datetime) -> list[
     return sorted(found, key=lambda r: (r.fire_at, r.id))
 
 
-def _stale(row: ReminderLogRow, now: datetime, view: _UserView) -> bool:
+def _stale(row: ReminderLogRow, now: datetime, view: Looked) -> bool:
     """A waiting row too old to send, or about an installment paid meanwhile."""
     window = RECEIPT_WINDOW if row.kind == RECEIPT else CATCH_UP_WINDOW
     if now - row.fire_at > window:
@@ -374,7 +348,7 @@ async def _settle(uow: UnitOfWork, log_ids: list[int], status: str) -> None:
 
 
 def _batches(
-    view: _UserView,
+    view: Looked,
     scheduled: list[ReminderItem],
     taken: list[ReminderLogRow],
     methods: list[PaymentMethodRow],
@@ -469,9 +443,7 @@ def _item(
     )
 
 
-def _with_method(
-    item: ReminderItem, view: _UserView, methods: list[PaymentMethodRow]
-) -> ReminderItem:
+def _with_method(item: ReminderItem, view: Looked, methods: list[PaymentMethodRow]) -> ReminderItem:
     """An auto-repay notice names the card it will use and whether its balance is short."""
     if item.kind is not ReminderKind.AUTOPAY_NOTICE:
         return item

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, func, select, update
 
@@ -23,6 +23,7 @@ from core.db.models import AT_ONCE, ReminderLogRow, User
 from core.db.uow import UnitOfWork
 from core.domain.quotes import open_positions
 from core.domain.reminders import Owing, ReminderPolicy, next_fire_after
+from core.domain.status import Position
 from core.services.autopay_sweep import attempt_slots, attempted_keys, pending_attempt_key
 from core.services.books import LoadedPlan, slices
 from core.services.clock import local_date
@@ -49,11 +50,23 @@ async def wake(uow: UnitOfWork, user_id: int, at: datetime | None = None) -> Non
 
 @dataclass(frozen=True, slots=True)
 class Looked:
-    """A user the sweep has just looked at, with what their next look depends on."""
+    """A user the sweep is looking at: their open installments as of ``on`` (their local
+    date), computed once for the claims and the next look alike."""
 
     user: User
-    plans: list[LoadedPlan]
     policy: ReminderPolicy  # for an inactive user: disabled (their messages wait)
+    on: date
+    positions: dict[int, tuple[LoadedPlan, Position]]  # by installment id
+
+    @classmethod
+    def of(
+        cls, user: User, plans: list[LoadedPlan], policy: ReminderPolicy, now: datetime
+    ) -> Looked:
+        on = local_date(now, user.timezone)
+        positions = {
+            pos.ledger.key: (plan, pos) for plan in plans for pos in open_positions([plan.book], on)
+        }
+        return cls(user, policy, on, positions)
 
 
 async def plan_next_sweeps(
@@ -75,23 +88,22 @@ async def plan_next_sweeps(
             # another transaction held it): look again at once, or it would be lost.
             if key is not None and key not in ran:
                 candidates.append(now)
-        candidates.append(next_fire_after(now, one.policy, _owing(one, now)))
+        candidates.append(next_fire_after(now, one.policy, owing(one)))
         chosen = min(c for c in candidates if c is not None)
         user.next_sweep_at = max(chosen, now + timedelta(seconds=1))
 
 
-def _owing(one: Looked, now: datetime) -> list[Owing]:
-    on = local_date(now, one.user.timezone)
+def owing(one: Looked) -> list[Owing]:
+    """The user's open installments as the reminder policy sees them."""
     return [
         Owing(
-            pos.ledger.key,
+            key,
             pos.ledger.installment.due_date,
             pos.owed.total,
             plan.book.terms.grace_days,
             plan.row.autopay,
         )
-        for plan in one.plans
-        for pos in open_positions([plan.book], on)
+        for key, (plan, pos) in one.positions.items()
     ]
 
 
@@ -100,18 +112,16 @@ def _attempts(
 ) -> list[tuple[str | None, datetime | None]]:
     """Per open auto-repay installment: the key of its attempt due now (if any) and the
     time of its next attempt (if any)."""
-    on = local_date(now, one.user.timezone)
     found = []
-    for plan in one.plans:
+    for key, (plan, pos) in one.positions.items():
         if not plan.row.autopay:
             continue
-        for pos in open_positions([plan.book], on):
-            item = pos.ledger.installment
-            slots = attempt_slots(
-                item.due_date, plan.book.terms.grace_days, autopay_at, one.user.timezone
-            )
-            upcoming = next((s for s in slots if s > now), None)
-            found.append((pending_attempt_key(pos.ledger.key, slots, now), upcoming))
+        item = pos.ledger.installment
+        slots = attempt_slots(
+            item.due_date, plan.book.terms.grace_days, autopay_at, one.user.timezone
+        )
+        upcoming = next((s for s in slots if s > now), None)
+        found.append((pending_attempt_key(key, slots, now), upcoming))
     return found
 
 

@@ -183,9 +183,10 @@ async def test_next_looks_are_planned_for_many_users_at_once(db: Database, make:
         for user_id, user in users.items():
             assert user is not None
             policy = ReminderPolicy(enabled=False) if user_id == gone else policy_of(user)
-            looked.append(Looked(user, plans[user_id], policy))
+            looked.append(Looked.of(user, plans[user_id], policy, NOON))
         await plan_next_sweeps(uow, looked, NOON, time(10, 0))
-        await plan_next_sweeps(uow, looked[1:2], ten, time(10, 0))  # attempt due, not run
+        at_ten = Looked.of(looked[1].user, plans[debited], looked[1].policy, ten)
+        await plan_next_sweeps(uow, [at_ten], ten, time(10, 0))  # attempt due, not run
         await uow.commit()
     assert await _next(db, reminded) == THREE_DAYS_BEFORE  # 21 h on: before the day's cap
     assert await _next(db, debited) == ten + timedelta(seconds=1)  # look again at once
