@@ -129,7 +129,7 @@ async def run_due_autopays(uow: UnitOfWork, now: datetime, at: time) -> list[Aut
     owners = await uow.session.scalars(
         select(User.telegram_id)
         .where(User.next_sweep_at <= now, with_autopay)
-        .order_by(User.telegram_id)
+        .order_by(User.next_sweep_at, User.telegram_id)  # by the index: not every user
     )
     receipts: list[AutopayReceipt] = []
     for user_id in list(owners):

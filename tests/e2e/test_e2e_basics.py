@@ -11,6 +11,8 @@ from sqlalchemy import select
 from core.db.models import User
 from tests.e2e.conftest import TOKEN, RepayBot
 
+pytestmark = pytest.mark.journey  # also run on two webhook instances, see conftest.py
+
 
 async def test_start_registers_and_greets_in_the_users_language(repaybot: RepayBot) -> None:
     zh = await repaybot.chat(2001, "zh-hans").say("/start")

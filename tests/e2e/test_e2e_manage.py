@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from core.db.models import PaymentMethodRow, PlanRow, User
 from tests.e2e.conftest import RepayBot
+
+pytestmark = pytest.mark.journey  # also run on two webhook instances, see conftest.py
 
 
 async def _plans(bot: RepayBot, user_id: int) -> list[str]:

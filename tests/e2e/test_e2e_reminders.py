@@ -7,10 +7,13 @@ import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from core.db.models import PaymentRow, ReminderLogRow, User
 from tests.e2e.conftest import RepayBot
+
+pytestmark = pytest.mark.journey  # also run on two webhook instances, see conftest.py
 
 
 async def _statuses(bot: RepayBot) -> dict[int, list[str]]:

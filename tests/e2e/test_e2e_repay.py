@@ -6,10 +6,13 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from core.db.models import PaymentMethodRow, PaymentRow, PlanRow, QuoteRow
 from tests.e2e.conftest import Chat, RepayBot
+
+pytestmark = pytest.mark.journey  # also run on two webhook instances, see conftest.py
 
 
 async def _balance(bot: RepayBot, user_id: int, label: str) -> Decimal:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import time
 
+import pytest
 from sqlalchemy import select
 
 from core.db.models import PaymentMethodRow, PlanRow, User
 from tests.e2e.conftest import RepayBot
+
+pytestmark = pytest.mark.journey  # also run on two webhook instances, see conftest.py
 
 
 async def test_autopay_turned_on_with_a_chosen_card(repaybot: RepayBot) -> None:

@@ -7,12 +7,16 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from sqlalchemy import select
+from telegram.ext import Application
 
 from bot.emulator.model import CallbackAnswer, Message
 from core.db.models import ReminderLogRow
 from tests.e2e.conftest import RepayBot
+
+pytestmark = pytest.mark.journey  # also run on two webhook instances, see conftest.py
 
 SWEEP = 0.1  # seconds between sweeps (real time); the clock they read is the test's
 ZH_TITLE, EN_TITLE = "还款提醒", "Repayment reminder"
@@ -33,12 +37,16 @@ async def sweeping(bot: RepayBot) -> None:
 
 
 async def sweeps(bot: RepayBot, count: int = 3) -> None:
-    """Wait until ``count`` more sweeps have run to their end. A sweep already running may
-    have read the clock before the caller changed it; the ones after it read it as it is."""
-    assert bot.app is not None
-    assert bot.app.job_queue is not None
-    [job] = bot.app.job_queue.get_jobs_by_name("sweep")
-    scheduler = bot.app.job_queue.scheduler
+    """Wait until every instance has run ``count`` more sweeps to their end. A sweep already
+    running may have read the clock before the caller changed it; the ones after it read it
+    as it is."""
+    await asyncio.gather(*(_sweeps(app, count) for app in bot.apps))
+
+
+async def _sweeps(app: Application, count: int) -> None:  # type: ignore[type-arg]
+    assert app.job_queue is not None
+    [job] = app.job_queue.get_jobs_by_name("sweep")
+    scheduler = app.job_queue.scheduler
     finished = asyncio.Event()
     seen = 0
 
