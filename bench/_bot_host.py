@@ -9,10 +9,9 @@ Every update handled is timed around ``Application.process_update`` (the same wr
 every mode) and written to ``--record`` as JSON when the process gets SIGTERM.
 ``--clock-start`` starts RepayBot's clock at that instant and lets it run at real speed.
 ``--profile`` writes cProfile statistics of the whole run. MODE is ``repaybot`` (as built
-by ``build_application``), ``echo`` or ``echo-limited`` (with RepayBot's AIORateLimiter), or
-a diagnostic only, never the product: ``repaybot-nolimit`` (its AIORateLimiter taken out,
-to see what the limiter costs) or ``repaybot-paced`` (a limiter that spaces sends 1/30 s
-apart with no burst, to see what a 30/s limiter without a burst would achieve).
+by ``build_application``), ``echo`` or ``echo-limited`` (with RepayBot's rate limiter,
+bot/ratelimit.py), or a diagnostic only, never the product: ``repaybot-nolimit`` (its rate
+limiter taken out, to see what the limiter costs).
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -44,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._harness import TOKEN
 from bot.app import build_application
 from bot.deps import utc_now
+from bot.ratelimit import TelegramRateLimiter
 from bot.run import configure_logging
 from core.db.uow import Database
 from core.settings import Settings
@@ -69,7 +68,7 @@ async def echo_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 def echo_application(base_url: str, *, limited: bool) -> Application:  # type: ignore[type-arg]
     builder = ApplicationBuilder().token(TOKEN).base_url(base_url)
     if limited:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
+        builder = builder.rate_limiter(TelegramRateLimiter())
     app = builder.build()
     app.add_handler(MessageHandler(filters.ALL, echo_message))
     app.add_handler(CallbackQueryHandler(echo_press))
@@ -99,9 +98,6 @@ async def serve(args: argparse.Namespace) -> list[list[Any]]:
         )
         if args.mode == "repaybot-nolimit":
             app.bot._rate_limiter = None  # type: ignore[attr-defined]
-        elif args.mode == "repaybot-paced":  # one send per 1/30 s, never a burst
-            paced = AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 30, max_retries=0)
-            app.bot._rate_limiter = paced  # type: ignore[attr-defined]
     else:
         app = echo_application(args.base_url, limited=args.mode == "echo-limited")
     handled: list[list[Any]] = []
@@ -146,7 +142,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--mode",
-        choices=("repaybot", "repaybot-nolimit", "repaybot-paced", "echo", "echo-limited"),
+        choices=("repaybot", "repaybot-nolimit", "echo", "echo-limited"),
         required=True,
     )
     parser.add_argument("--database-url", default="")

@@ -7,15 +7,15 @@ card, so no method choice), all 200 at once, through the Bot API emulator over l
 HTTP. The same load then goes to a bare python-telegram-bot echo bot (replies to a text
 with a one-button message, answers a press and edits the message: the same 2 texts and 2
 presses per person), the framework's own floor, and to that echo bot with RepayBot's
-AIORateLimiter. Each bot runs in its own process, long polling; the emulator and the
-people run in this one. Handler latency is timed in the bot's process around
+rate limiter (bot/ratelimit.py). Each bot runs in its own process, long polling; the
+emulator and the people run in this one. Handler latency is timed in the bot's process around
 ``Application.process_update`` (PTB handles one update at a time by default, so it
 excludes the wait in the queue); the end-to-end step time (update queued → the bot's
 answer seen by the person) includes it. The database is SQLite with ``--background``
 other users (100,000 × 10 plans, as sweep_cost.py) besides the people, and RepayBot runs
 once with the sweep off and once with the production sweep (every 30 s) claiming and
 sending the background users' reminders as they fall due. ``repaybot-nolimit`` is a
-diagnostic run: RepayBot with its AIORateLimiter taken out in the bot's process.
+diagnostic run: RepayBot with its rate limiter taken out in the bot's process.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/reminder_delivery.py [--quick] [--users 10000]
 
 10,000 users each have a plan due in 3 days and the default reminder time (09:00,
 Asia/Shanghai), so all their 3-days-before reminders fall due at 09:00:00. RepayBot runs
-in its own process as built by ``build_application`` (AIORateLimiter, JobQueue sweep every
+in its own process as built by ``build_application`` (its rate limiter, JobQueue sweep every
 SWEEP_SECONDS = 30 s, first tick 1 s after start), on SQLite, with its clock starting at
 09:00:00 that day; the Bot API emulator enforces Telegram's limits (30 messages a second
 overall, 1 a second per chat, a 429 with retry_after beyond them). Measured on the
@@ -66,7 +66,7 @@ async def log_statuses(url: str) -> dict[str, int]:
 
 async def main_async(args: argparse.Namespace) -> None:
     print(f"machine: {machine()}")
-    print(f"bot: {args.mode}, {args.users:,} users due at 09:00")
+    print(f"bot: repaybot, {args.users:,} users due at 09:00")
     with tempfile.TemporaryDirectory(prefix="repaybot-bench-") as tmp:
         workdir = Path(tmp)
         url = await build_database(workdir / "delivery.db", args.users)
@@ -76,7 +76,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 emu.user(user_id, "U", language_code="zh-hans")
             emu.rate_limit(per_second=LIMIT, per_chat_per_second=1)
             bot = host_bot(
-                workdir, url, emu.base_url, mode=args.mode, clock_start=NINE.isoformat(),
+                workdir, url, emu.base_url, mode="repaybot", clock_start=NINE.isoformat(),
                 sweep_seconds=SWEEP_SECONDS,
             )  # fmt: skip
             bot.start()
@@ -151,12 +151,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="600 users, at most 35 s")
     parser.add_argument("--users", type=int, default=10_000)
-    parser.add_argument(
-        "--mode",
-        choices=("repaybot", "repaybot-paced"),
-        default="repaybot",
-        help="repaybot-paced: diagnostic, a limiter with no burst in place of AIORateLimiter's",
-    )
     parser.add_argument(
         "--max-seconds", type=float, default=1800, help="stop waiting for the last send after"
     )

@@ -10,7 +10,6 @@ from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -45,12 +44,12 @@ from bot.handlers import (
 from bot.handlers.awaiting import timeout_minutes
 from bot.observability import HealthServer
 from bot.persistence import DatabasePersistence
+from bot.ratelimit import TelegramRateLimiter
 from bot.texts import t
 from core.db.uow import Database
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
-SENDS_PER_SECOND = 29.5  # just under Telegram's 30 messages a second, evenly spaced
 
 COMMANDS = (
     "start",
@@ -177,18 +176,7 @@ def build_application(
         .token(token)
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_url.replace("/bot", "/file/bot"))
-        # No retries inside the limiter: a sweep that slept through a flood limit while
-        # holding claims could outlive their lease; it pauses and gives them back instead.
-        .rate_limiter(
-            AIORateLimiter(
-                # One message per 1/29.5 s instead of 30 a second: PTB's default bucket lets
-                # 30 go at once and then 30 a second more, which a sliding one-second
-                # window (Telegram's, or the emulator's) answers with 429.
-                overall_max_rate=1,
-                overall_time_period=1 / SENDS_PER_SECOND,
-                max_retries=0,
-            )
-        )
+        .rate_limiter(TelegramRateLimiter())  # at most 30 messages in any second
         .persistence(DatabasePersistence(db))
         .application_class(RepayBotApplication)
         .post_init(_post_init)

@@ -50,9 +50,11 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
 MAX_SEND_ATTEMPTS = 3  # a message that timed out this many times is recorded as failed
 RETRY_BACKOFF = timedelta(minutes=1)  # × the attempts so far
-# Users looked at per claim (about one message each): at Telegram's 30 messages a second,
-# about 20 s of sending, well within the default two-minute lease.
-CLAIM_CHUNK = 600
+# Users looked at per claim (about one message each): about 5 s of sending at Telegram's
+# 30 messages a second, well within the default two-minute lease. A claim stalls the
+# sends for its duration (on SQLite it holds the one write lock); a small chunk keeps the
+# stall short enough for the rate limiter's window to make up (bot/ratelimit.py).
+CLAIM_CHUNK = 150
 
 
 def reminder_text(batch: ReminderBatch) -> str:
