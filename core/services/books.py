@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import AllocationLineRow, InstallmentRow, PaymentRow, PlanRow
@@ -96,32 +96,41 @@ async def load_plans(
 
 
 async def load_open_plans(
-    session: AsyncSession, user_ids: Collection[int]
+    session: AsyncSession,
+    user_ids: Collection[int],
+    *,
+    due_by: date | None = None,
+    including: Collection[int] = (),
 ) -> dict[int, list[LoadedPlan]]:
-    """The open (not paid off) plans of many users at once, by user: three queries in all,
-    however many users — what a sweep needs for a whole chunk of users."""
+    """The open (not paid off) plans of many users at once, by user, in a few queries
+    however many users — what a sweep needs for a whole chunk of users.
+
+    With ``due_by``, each book holds only the installments due by that date (and those
+    whose ids are in ``including``), and a plan with none is left out: a partial book,
+    enough for the positions of those installments (each is computed from its own
+    ledger) but not for a plan's totals.
+    """
     found: dict[int, list[LoadedPlan]] = {user_id: [] for user_id in user_ids}
     for ids in slices(list(user_ids)):
-        plans = list(
-            (
-                await session.scalars(
-                    select(PlanRow)
-                    .where(PlanRow.user_id.in_(ids), PlanRow.closed_at.is_(None))
-                    .order_by(PlanRow.id)
-                )
-            ).all()
+        query = (
+            select(*INSTALLMENT_COLUMNS)
+            .join(PlanRow, PlanRow.id == InstallmentRow.plan_id)
+            .where(PlanRow.user_id.in_(ids), PlanRow.closed_at.is_(None))
+            .order_by(InstallmentRow.plan_id, InstallmentRow.period)
         )
-        if not plans:
-            continue
-        rows = (
-            await session.execute(
-                select(*INSTALLMENT_COLUMNS)
-                .join(PlanRow, PlanRow.id == InstallmentRow.plan_id)
-                .where(PlanRow.user_id.in_(ids), PlanRow.closed_at.is_(None))
-                .order_by(InstallmentRow.plan_id, InstallmentRow.period)
+        if due_by is not None:
+            extra = list(including)
+            near = InstallmentRow.due_date <= due_by
+            query = query.where(or_(near, InstallmentRow.id.in_(extra)) if extra else near)
+        rows = (await session.execute(query)).all()
+        plans: list[PlanRow] = []
+        receipts: dict[int, list[Receipt]] = {}
+        for some in slices(sorted({row.plan_id for row in rows})):
+            plans += await session.scalars(
+                select(PlanRow).where(PlanRow.id.in_(some)).order_by(PlanRow.id)
             )
-        ).all()
-        receipts = await _receipts_of_users(session, ids)
+        for some in slices([row.id for row in rows]):
+            receipts |= await _receipts(session, some)
         for plan in _assemble(plans, rows, receipts):
             found[plan.row.user_id].append(plan)
     return found
@@ -165,19 +174,6 @@ async def _receipts(session: AsyncSession, installment_ids: list[int]) -> dict[i
         .order_by(PaymentRow.paid_on, AllocationLineRow.id)
     )
     return _collect(found, (await session.execute(query)).all())
-
-
-async def _receipts_of_users(
-    session: AsyncSession, user_ids: list[int]
-) -> dict[int, list[Receipt]]:
-    """The receipts of every installment of the users' succeeded payments."""
-    query = (
-        select(*RECEIPT_COLUMNS)
-        .join(PaymentRow, PaymentRow.id == AllocationLineRow.payment_id)
-        .where(PaymentRow.user_id.in_(user_ids), PaymentRow.status == SUCCEEDED)
-        .order_by(PaymentRow.paid_on, AllocationLineRow.id)
-    )
-    return _collect(defaultdict(list), (await session.execute(query)).all())
 
 
 def _collect(

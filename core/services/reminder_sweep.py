@@ -133,7 +133,18 @@ async def claim_chunk(
     read for the whole chunk at once, and the claims are written in multi-row statements.
     """
     taken = await _take_users(uow, now, users)
-    plans = await load_open_plans(uow.session, [u.telegram_id for u in taken])
+    waiting = await _waiting(uow, [u.telegram_id for u in taken if u.active], now)
+    # Only installments that can fall due before the next look (a day at most) matter:
+    # reminders start at most the user's largest "days before" ahead of a due date, and
+    # any user's local date is at most a day past the UTC date. Those of waiting messages
+    # (a snooze, a send given back) are read too, whenever they are due.
+    ahead = max((max(parse_days(u.remind_days)) for u in taken), default=0)
+    plans = await load_open_plans(
+        uow.session,
+        [u.telegram_id for u in taken],
+        due_by=now.date() + timedelta(days=ahead + LOOK_AHEAD_DAYS),
+        including=[row.installment_id for row in waiting],
+    )
     # An inactive user gets no message, but their auto-debits still need looks.
     looked = [
         Looked.of(
@@ -147,7 +158,6 @@ async def claim_chunk(
     views = {one.user.telegram_id: one for one in looked if one.user.active}
     methods = await _methods(uow, list(views))
     scheduled = await _claim_scheduled(uow, list(views.values()), now, lease)
-    waiting = await _waiting(uow, list(views), now)
     settle: list[int] = []
     take: list[ReminderLogRow] = []
     for row in waiting:
@@ -171,6 +181,9 @@ async def claim_chunk(
 
 
 CHUNK_USERS = 600
+# Days past the largest reminder offset whose installments a look must read: a day for
+# the zones ahead of UTC, a day for the next look (at most MAX_SLEEP away), one to spare.
+LOOK_AHEAD_DAYS = 3
 
 
 async def _take_users(uow: UnitOfWork, now: datetime, limit: int) -> list[User]:

@@ -92,3 +92,33 @@ def test_slices_keep_every_value_in_order_in_pieces_of_at_most_size(
     assert [v for piece in pieces for v in piece] == values
     assert all(1 <= len(piece) <= size for piece in pieces)
     assert len(pieces) == -(-len(values) // size)
+
+
+async def test_a_horizon_reads_only_installments_due_by_then_and_those_asked_for(
+    db: Database, make: Any, now: datetime
+) -> None:
+    from datetime import date
+
+    user, _ = await make.user()
+    monthly = await make.plan(user, make.fee_plan(periods=3, first_due=date(2026, 12, 5)))
+    later = await make.plan(user, make.free_plan(periods=1, first_due=date(2027, 2, 1)))
+    async with db.uow() as uow:
+        [full] = [p for p in await load_plans(uow.session, user) if p.row.id == monthly]
+        third = full.book.ledgers[2].key
+        near = await load_open_plans(uow.session, [user], due_by=date(2027, 1, 5))
+        asked = await load_open_plans(
+            uow.session, [user], due_by=date(2026, 12, 5), including=[third]
+        )
+        got = {
+            "near": [
+                (p.row.id, [led.installment.period for led in p.book.ledgers]) for p in near[user]
+            ],
+            "asked": [
+                (p.row.id, [led.installment.period for led in p.book.ledgers]) for p in asked[user]
+            ],
+            "ledger": near[user][0].book.ledgers[0] == full.book.ledgers[0],
+        }
+    assert got["near"] == [(monthly, [1, 2])]  # due 2026-12-05 and 2027-01-05; not later
+    assert got["asked"] == [(monthly, [1, 3])]
+    assert got["ledger"]  # the same ledger as the full book's
+    assert later not in [plan_id for plan_id, _ in got["near"]]

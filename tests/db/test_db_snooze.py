@@ -501,3 +501,26 @@ async def test_a_comeback_missed_by_more_than_six_hours_is_dropped(
     [row] = await _snoozed_rows(db)
     assert row[5] == ("claimed" if comes_back else "superseded")
     assert await _sweep(db, result.until + late_by + timedelta(minutes=1)) == []
+
+
+async def test_a_snooze_of_a_far_reminder_comes_back_after_the_days_are_shortened(
+    db: Database, make: Any
+) -> None:
+    """A sweep reads only installments due within the user's days-before (plus a margin),
+    and those of waiting messages: a 10-days-before reminder snoozed to tomorrow still
+    comes back after the user cut their reminders to the due day only."""
+    user, _ = await make.user()
+    async with db.uow() as uow:
+        await update_reminder_settings(uow, user, days_before=[10])
+    await make.plan(user, make.fee_plan(first_due=DUE))
+    ten_days_before = THREE_DAYS_BEFORE - timedelta(days=7)
+    sent = await _send(db, ten_days_before, MESSAGE)
+    [original] = sent.items
+    assert original.offset == 10
+    result = await _snooze(db, user, MESSAGE, SnoozeChoice.TOMORROW, ten_days_before)
+    assert result.status is SnoozeStatus.SNOOZED
+    async with db.uow() as uow:
+        await update_reminder_settings(uow, user, days_before=[0])
+    [back] = await _sweep(db, ten_days_before + timedelta(days=1))
+    [item] = back.items
+    assert (item.snoozed, item.installment_id, item.offset) == (True, original.installment_id, 9)
