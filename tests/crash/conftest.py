@@ -1,6 +1,7 @@
 """Crash-test fixtures: the real bot as its own OS process (``python -m bot.cli run``), killed
 with SIGKILL by a failpoint (``REPAYBOT_FAILPOINTS``) and started again, against the Bot API
-emulator served from the test's event loop, on a SQLite file under ``tmp_path``.
+emulator served from the test's event loop, on a SQLite file under ``tmp_path`` and on a
+throwaway PostgreSQL database (tests/pg.py).
 
 The bot process reads the real clock, so the data is built around the real now, in a
 fixed-offset zone where it is about noon: no local date changes during a test.
@@ -13,6 +14,7 @@ import inspect
 import os
 import signal
 import sys
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,6 +34,15 @@ from core.failpoints import ENV as FAILPOINTS_ENV
 from core.importer.load import import_data
 from core.services.reminders import update_reminder_settings
 from core.settings import Settings
+
+# tests/ has no __init__.py: make tests/pg.py importable however pytest was started.
+_TESTS = str(Path(__file__).resolve().parents[1])
+if _TESTS not in sys.path:
+    sys.path.append(_TESTS)
+try:
+    from tests.pg import get_server
+except ModuleNotFoundError:  # bare `pytest`: the repository root is not on sys.path
+    from pg import get_server  # type: ignore[no-redef]
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "123456:TEST-token"
@@ -299,10 +310,23 @@ class CrashLab:
         return [m for m in self.emulator.chat_log(USER_ID) if text in m.text]
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Every crash runs on a real SQLite file and on a real PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/repaybot.db"
+        return
+    server = get_server()
+    name = f"crash_{uuid.uuid4().hex[:12]}"
+    await server.acreate_database(name)
+    yield server.url_for(name)
+    await server.adrop_database(name)
+
+
 @pytest.fixture
-async def lab(tmp_path: Path) -> AsyncIterator[CrashLab]:
+async def lab(tmp_path: Path, database_url: str) -> AsyncIterator[CrashLab]:
     noon = Noon.around(datetime.now(UTC))
-    url = f"sqlite+aiosqlite:///{tmp_path}/repaybot.db"
+    url = database_url
     db = Database.from_url(url)
     emulator = BotApiEmulator()
     crash_lab = CrashLab(emulator, db, tmp_path, url, noon, noon.minutes_ago(3))
