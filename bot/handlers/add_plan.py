@@ -27,6 +27,7 @@ from bot.deps import deps
 from bot.handlers.awaiting import timeout_minutes
 from bot.handlers.common import current_user, show
 from bot.keyboards import choice_keyboard
+from bot.persistence import DatabasePersistence
 from bot.texts import day, esc, money, t
 from core.domain.credit import CreditRefused
 from core.domain.dates import DateError, parse_date
@@ -36,6 +37,7 @@ from core.services.errors import InvalidInput, NoCreditLine
 from core.services.plans import PlanDraft, add_plan, preview_plan
 
 PROVIDER, TITLE, KIND, PRINCIPAL, PERIODS, METHOD, RATE, FIRST_DUE, CONFIRM = range(9)
+NAME = "add_plan"  # the conversation's name in the persisted states
 
 
 def _draft(context: ContextTypes.DEFAULT_TYPE) -> dict[str, str]:
@@ -261,11 +263,21 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 async def timed_out(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Ten minutes without an answer."""
+    """Ten minutes without an answer. With several instances each one that handled a step
+    has a timer running; only the one holding the latest step ends the conversation and
+    says so (the others' timers count from older steps)."""
+    assert update.effective_chat is not None
+    assert update.effective_user is not None
+    persistence = context.application.persistence
+    if isinstance(persistence, DatabasePersistence):
+        key = (update.effective_chat.id, update.effective_user.id)
+        if not await persistence.end_conversation_if_current(NAME, key):
+            return  # taken on (or ended) by another instance since this one's last step
+        if context.user_data is not None:  # the user's data as it is now, not as it was
+            await persistence.refresh_user_data(update.effective_user.id, context.user_data)
     user = await current_user(update, context)
     if context.user_data is not None:
         context.user_data.pop("add", None)
-    assert update.effective_chat is not None
     minutes = timeout_minutes(deps(context).settings)
     text = t(user.language, "add.timeout", minutes=minutes)
     await context.bot.send_message(update.effective_chat.id, text)
@@ -295,7 +307,7 @@ def conversation(timeout_seconds: float) -> ConversationHandler:  # type: ignore
             ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
         },
         fallbacks=[CommandHandler("cancel", cancel)],
-        name="add_plan",
+        name=NAME,
         persistent=True,
         conversation_timeout=timeout_seconds,
     )

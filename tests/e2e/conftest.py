@@ -104,6 +104,8 @@ class Handled:
         self._changed = asyncio.Event()
 
     def track(self, app: Application) -> None:  # type: ignore[type-arg]
+        """Record each update as ``app`` finishes processing it (RepayBotApplication's
+        process_update ends with writing the state)."""
         process = app.process_update
 
         async def process_update(update: object) -> None:
