@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import Update
@@ -172,6 +173,19 @@ def webhook_problems(settings: Settings) -> list[str]:
     return problems
 
 
+def webhook_arguments(settings: Settings) -> dict[str, Any]:
+    """PTB's webhook arguments (all but ``listen``) for valid webhook settings."""
+    assert settings.webhook_secret is not None
+    return {
+        "port": settings.webhook_port,
+        "url_path": urlsplit(settings.webhook_url).path,
+        "webhook_url": settings.webhook_url,
+        "secret_token": settings.webhook_secret.get_secret_value(),
+        "allowed_updates": Update.ALL_TYPES,
+        "drop_pending_updates": False,
+    }
+
+
 def webhook(args: argparse.Namespace) -> int:
     settings = get_settings()
     if settings.bot_token is None:
@@ -182,20 +196,11 @@ def webhook(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"repaybot webhook: {problem}", file=sys.stderr)
         return 2
-    assert settings.webhook_secret is not None
     app = _application(settings)
     try:
         # Every instance sets the same webhook at start (harmless); none deletes it on stop,
         # and pending updates are kept for the instances still running.
-        app.run_webhook(
-            listen="0.0.0.0",
-            port=settings.webhook_port,
-            url_path=urlsplit(settings.webhook_url).path,
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret.get_secret_value(),
-            allowed_updates=Update.ALL_TYPES,
-            drop_pending_updates=False,
-        )
+        app.run_webhook(listen="0.0.0.0", **webhook_arguments(settings))
     except OSError as exc:
         if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
             raise

@@ -33,7 +33,8 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Coroutine
+import uuid
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -371,3 +372,19 @@ if __name__ == "tests.pg":
     sys.modules.setdefault("pg", _this)
 elif __name__ == "pg" and "tests" in sys.modules:
     sys.modules.setdefault("tests.pg", _this)
+
+
+@contextlib.asynccontextmanager
+async def database_url_for(backend: str, folder: Path, prefix: str) -> AsyncIterator[str]:
+    """A test's database: a SQLite file in ``folder`` for ``"sqlite"``, otherwise a fresh
+    database on the shared PostgreSQL server, dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{folder}/repaybot.db"
+        return
+    server = get_server()
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    await server.acreate_database(name)
+    try:
+        yield server.url_for(name)
+    finally:
+        await server.adrop_database(name)

@@ -94,10 +94,7 @@ def pending_attempt_key(installment_id: int, slots: list[datetime], now: datetim
 
 async def attempted(uow: UnitOfWork, key: str) -> bool:
     """Whether the attempt under ``key`` has run (on its method or the fallback)."""
-    found = await uow.session.scalar(
-        select(PaymentRow.id).where(PaymentRow.idempotency_key.in_([key, f"{key}:fallback"]))
-    )
-    return found is not None
+    return key in await attempted_keys(uow, [key])
 
 
 async def attempted_keys(uow: UnitOfWork, keys: list[str]) -> set[str]:

@@ -45,6 +45,10 @@ DEFAULT_AUTOPAY_TIME = time(10, 0)  # the setting's default; sweeps pass AUTOPAY
 SNOOZED = "snoozed"  # kind of a snoozed reminder coming back; offset: the snoozed row's id
 RECEIPT_WINDOW = timedelta(hours=24)  # a receipt older than this is no longer news
 PENDING, CLAIMED, SENT, FAILED, SUPERSEDED = "pending", "claimed", "sent", "failed", "superseded"
+CHUNK_USERS = 600  # users per claim_chunk unless the caller says (the bot's sweep: 150)
+# Days past the largest reminder offset whose installments a look must read: a day for
+# the zones ahead of UTC, a day for the next look (at most MAX_SLEEP away), one to spare.
+LOOK_AHEAD_DAYS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +127,7 @@ async def claim_chunk(
     uow: UnitOfWork,
     now: datetime,
     *,
-    users: int = 600,
+    users: int = CHUNK_USERS,
     lease: timedelta = DEFAULT_LEASE,
     autopay_at: time = DEFAULT_AUTOPAY_TIME,
 ) -> Claimed:
@@ -171,19 +175,17 @@ async def claim_chunk(
             take.append(row)
     taken_ids = await _take(uow, take, now, lease)
     await _settle(uow, settle, SUPERSEDED)
+    claimed_rows: dict[int, list[ReminderLogRow]] = {}
+    for row in take:
+        if row.id in taken_ids and row.user_id is not None:
+            claimed_rows.setdefault(row.user_id, []).append(row)
     batches: list[ReminderBatch] = []
     for user_id, view in views.items():
-        mine = [row for row in take if row.user_id == user_id and row.id in taken_ids]
+        mine = claimed_rows.get(user_id, [])
         batches += _batches(view, scheduled.get(user_id, []), mine, methods.get(user_id, []))
     await plan_next_sweeps(uow, looked, now, autopay_at)
     await uow.commit()
     return Claimed(batches, len(taken))
-
-
-CHUNK_USERS = 600
-# Days past the largest reminder offset whose installments a look must read: a day for
-# the zones ahead of UTC, a day for the next look (at most MAX_SLEEP away), one to spare.
-LOOK_AHEAD_DAYS = 3
 
 
 async def _take_users(uow: UnitOfWork, now: datetime, limit: int) -> list[User]:

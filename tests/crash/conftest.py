@@ -14,7 +14,6 @@ import inspect
 import os
 import signal
 import sys
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -40,9 +39,9 @@ _TESTS = str(Path(__file__).resolve().parents[1])
 if _TESTS not in sys.path:
     sys.path.append(_TESTS)
 try:
-    from tests.pg import get_server
+    from tests.pg import database_url_for
 except ModuleNotFoundError:  # bare `pytest`: the repository root is not on sys.path
-    from pg import get_server  # type: ignore[no-redef]
+    from pg import database_url_for  # type: ignore[no-redef]
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "123456:TEST-token"
@@ -313,14 +312,8 @@ class CrashLab:
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """Every crash runs on a real SQLite file and on a real PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path}/repaybot.db"
-        return
-    server = get_server()
-    name = f"crash_{uuid.uuid4().hex[:12]}"
-    await server.acreate_database(name)
-    yield server.url_for(name)
-    await server.adrop_database(name)
+    async with database_url_for(request.param, tmp_path, "crash") as url:
+        yield url
 
 
 @pytest.fixture

@@ -13,14 +13,12 @@ import asyncio
 import json
 import socket
 import sys
-import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from telegram import Update
@@ -29,7 +27,7 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.emulator import BotApiEmulator
 from bot.emulator.model import Message
-from bot.run import webhook_problems
+from bot.run import webhook_arguments, webhook_problems
 from core.db.uow import Database
 from core.importer.load import import_data
 from core.settings import Settings
@@ -39,9 +37,9 @@ _TESTS = str(Path(__file__).resolve().parents[1])
 if _TESTS not in sys.path:
     sys.path.append(_TESTS)
 try:
-    from tests.pg import get_server
+    from tests.pg import database_url_for
 except ModuleNotFoundError:  # bare `pytest`: the repository root is not on sys.path
-    from pg import get_server  # type: ignore[no-redef]
+    from pg import database_url_for  # type: ignore[no-redef]
 
 TOKEN = "123456:TEST-token"
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.json"
@@ -192,7 +190,6 @@ class RepayBot:
         """What ``repaybot webhook`` runs, on a port of its own."""
         settings = self.settings.model_copy(update={"webhook_port": free_port()})
         assert webhook_problems(settings) == []
-        assert settings.webhook_secret is not None
         db = Database.from_url(
             settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
         )
@@ -204,15 +201,7 @@ class RepayBot:
         if app.post_init is not None:
             await app.post_init(app)
         assert app.updater is not None
-        await app.updater.start_webhook(
-            listen="127.0.0.1",
-            port=settings.webhook_port,
-            url_path=urlsplit(settings.webhook_url).path,
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret.get_secret_value(),
-            allowed_updates=Update.ALL_TYPES,
-            drop_pending_updates=False,
-        )
+        await app.updater.start_webhook(listen="127.0.0.1", **webhook_arguments(settings))
         await app.start()
         return Instance(app, db, f"http://127.0.0.1:{settings.webhook_port}")
 
@@ -316,14 +305,8 @@ def deployment(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def database_url(deployment: str, tmp_path: Path) -> AsyncIterator[str]:
     """Every journey runs on a real SQLite file and on a real PostgreSQL database."""
-    if deployment == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path}/repaybot.db"
-        return
-    server = get_server()
-    name = f"e2e_{uuid.uuid4().hex[:12]}"
-    await server.acreate_database(name)
-    yield server.url_for(name)
-    await server.adrop_database(name)
+    async with database_url_for(deployment, tmp_path, "e2e") as url:
+        yield url
 
 
 @pytest.fixture

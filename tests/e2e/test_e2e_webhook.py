@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -30,7 +29,7 @@ from core.db.models import BotStateRow, PaymentRow
 from core.db.uow import Database
 from core.importer.load import import_data
 from core.settings import Settings
-from tests.e2e.conftest import DEMO, TOKEN, Chat
+from tests.e2e.conftest import DEMO, HOOK, PUBLIC, SECRET, TOKEN, Chat, free_port
 
 try:
     from tests.pg import get_server
@@ -38,17 +37,7 @@ except ModuleNotFoundError:  # bare `pytest`: the repository root is not on sys.
     from pg import get_server  # type: ignore[no-redef]
 
 REPO = Path(__file__).resolve().parents[2]
-PUBLIC = "https://bot.example.test"
-HOOK = f"{PUBLIC}/tg"
-SECRET = "Webhook_secret-42"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
