@@ -219,6 +219,15 @@ class BotStateRow(Base):
     data: Mapped[dict[str, Any]]
 
 
+class ProcessedUpdateRow(Base):
+    """A Telegram update id taken on by some instance: a redelivered update is skipped."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    taken_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class ReminderLogRow(Base):
     """One message to a user about one installment — a reminder, a snoozed reminder coming
     back, or an auto-repay receipt — and how its sending went.
