@@ -12,7 +12,8 @@ import argparse
 import asyncio
 import json
 import sys
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
@@ -20,9 +21,11 @@ from typing import TextIO
 from pydantic import SecretStr
 
 from bot.app import build_application
+from bot.deps import utc_now
 from bot.emulator import BotApiEmulator, Event
 from bot.jobs import SWEEP_SECONDS
 from core.db.uow import Database
+from core.domain.dates import DateError, parse_date
 from core.importer.load import import_data
 from core.services.errors import NotFound
 from core.services.users import get_user
@@ -105,6 +108,7 @@ async def run_sandbox(
     source: TextIO,
     out: TextIO,
     sweep_seconds: float = SWEEP_SECONDS,
+    clock: Callable[[], datetime] = utc_now,
 ) -> int:
     settings = get_settings().model_copy(
         # No health/metrics server: the sandbox is a toy and must not need a free port.
@@ -114,11 +118,11 @@ async def run_sandbox(
     await db.migrate()
     if await _is_new(db, user_id) and DEMO.exists():
         data = json.loads(DEMO.read_text(), parse_float=Decimal)
-        await import_data(db, data, datetime.now(UTC))
+        await import_data(db, data, clock())
     async with BotApiEmulator() as emulator:
         settings = settings.model_copy(update={"telegram_base_url": emulator.base_url})
         emulator.user(user_id, "Sandbox", language_code=language)
-        app = build_application(settings, db, sweep_seconds=sweep_seconds)
+        app = build_application(settings, db, clock=clock, sweep_seconds=sweep_seconds)
         await app.initialize()
         await app.start()
         assert app.updater is not None
@@ -150,10 +154,32 @@ async def _is_new(db: Database, user_id: int) -> bool:
     return False
 
 
+def shifted_clock(today: date | None) -> Callable[[], datetime]:
+    """The bot's clock: real time, or real time moved to ``today`` (a UTC date) with its
+    time of day kept, to see the demo as it will look on another day."""
+    if today is None:
+        return utc_now
+    offset = today - utc_now().date()
+    return lambda: utc_now() + offset
+
+
+def _day(text: str) -> date:
+    try:
+        return parse_date(text)
+    except DateError as exc:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from exc
+
+
 def sandbox(args: argparse.Namespace) -> int:
     return asyncio.run(
         run_sandbox(
-            args.database_url, args.user, args.lang, sys.stdin, sys.stdout, args.sweep_seconds
+            args.database_url,
+            args.user,
+            args.lang,
+            sys.stdin,
+            sys.stdout,
+            args.sweep_seconds,
+            shifted_clock(args.today),
         )
     )
 
@@ -170,5 +196,11 @@ def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
         type=float,
         default=SWEEP_SECONDS,
         help="how often reminders are looked for (0: never)",
+    )
+    sub.add_argument(
+        "--today",
+        type=_day,
+        default=None,
+        help="run the bot's clock from this day (YYYY-MM-DD) instead of today",
     )
     sub.set_defaults(handler=sandbox)

@@ -21,6 +21,7 @@ from core.db.models import (
     User,
 )
 from core.db.uow import Database, UnitOfWork
+from core.importer.relative import anchored
 from core.importer.schema import ImportFile, MethodIn, PlanIn, UserIn, validate
 from core.money import ZERO
 from core.services.clock import local_date
@@ -107,7 +108,7 @@ async def write(db: Database, model: ImportFile, now: datetime) -> ImportReport:
     report = ImportReport()
     async with db.uow() as uow:
         for user in model.users:
-            await _import_user(uow, user, now, report)
+            await _import_user(uow, anchored(user, model.relative_to, now), now, report)
         await uow.commit()
     return report
 

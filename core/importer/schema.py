@@ -211,6 +211,10 @@ class UserIn(_Model):
 
 class ImportFile(_Model):
     users: Annotated[list[UserIn], Field(min_length=1)]
+    # The day the file's dates were written for: when set, every date is moved by the
+    # days from it to the day of the import (in each user's zone), so sample data tells
+    # the same story whenever it is loaded.
+    relative_to: IsoDate | None = None
 
 
 _FRIENDLY = {

@@ -292,3 +292,41 @@ async def test_invalid_data_writes_nothing(db: Database) -> None:
 async def test_naive_now_is_refused(db: Database) -> None:
     with pytest.raises(ValueError, match="aware"):
         await import_data(db, _file(), datetime(2026, 11, 22))
+
+
+async def _first_dues(db: Database) -> dict[str, date]:
+    async with db.uow() as uow:
+        rows = await uow.session.execute(select(PlanRow.external_id, PlanRow.first_due))
+        return {str(external_id): first_due for external_id, first_due in rows}
+
+
+async def test_dates_relative_to_a_day_move_to_the_day_of_the_import(db: Database) -> None:
+    data = _file(_plan(first_due="2026-12-05", start_date="2026-11-05"))
+    data["relative_to"] = "2026-11-22"
+    later = datetime(2027, 3, 1, 4, 0, tzinfo=UTC)  # 99 days after 2026-11-22, in Shanghai
+    await import_data(db, data, later)
+    assert await _first_dues(db) == {"order-1": date(2027, 3, 14)}  # 2026-12-05 + 99 days
+    async with db.uow() as uow:
+        start = await uow.session.scalar(select(PlanRow.start_date))
+    assert start == date(2027, 2, 12)  # 2026-11-05 + 99 days
+
+
+async def test_relative_dates_use_the_users_zone_for_the_day(db: Database) -> None:
+    data = _file(_plan(first_due="2026-12-05"), timezone="America/Los_Angeles")
+    data["relative_to"] = "2026-11-22"
+    # 2026-11-23 02:00 UTC is still 2026-11-22 in Los Angeles: no shift.
+    await import_data(db, data, datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
+    assert await _first_dues(db) == {"order-1": date(2026, 12, 5)}
+
+
+async def test_absolute_dates_are_imported_as_written_on_any_day(db: Database) -> None:
+    await import_data(db, _file(_plan(first_due="2026-12-05")), datetime(2029, 1, 1, tzinfo=UTC))
+    assert await _first_dues(db) == {"order-1": date(2026, 12, 5)}
+
+
+def test_relative_to_must_be_a_date() -> None:
+    data = _file(_plan())
+    data["relative_to"] = "last monday"
+    model, errors = validate(data)
+    assert model is None
+    assert errors == ["$.relative_to: not a date (use YYYY-MM-DD)"]
