@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.ext import (
@@ -21,7 +19,6 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.ext._utils.trackingdict import TrackingDict
 
 from bot import jobs
 from bot.callbacks import Action, BadCallback, decode
@@ -43,14 +40,16 @@ from bot.handlers import (
 )
 from bot.handlers.awaiting import timeout_minutes
 from bot.observability import HealthServer
-from bot.persistence import DatabasePersistence
 from bot.ratelimit import TelegramRateLimiter
 from bot.texts import t
+from bot.update_flow import PerUserProcessor, TrackedRequest, admit, keep_state, resilient
 from core.db.uow import Database
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
+ADMIT_GROUP = -10  # first: edited or repeated updates stop here; the chat state is read
+KEEP_GROUP = 1000  # last: the chat state is written back
 COMMANDS = (
     "start",
     "status",
@@ -119,48 +118,6 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await basics.unknown(update, context)
 
 
-class RepayBotApplication(Application[Any, Any, Any, Any, Any, Any]):
-    """PTB's Application, timing every update for ``/metrics`` and keeping conversation
-    state in step with the database, so several instances can share the chats.
-
-    PTB reads persisted conversation states once, at start, and writes them on a timer.
-    Here each update first takes its chat's state from the database and every change is
-    written when the update is done, so the next update may land on any instance.
-    """
-
-    async def process_update(self, update: object) -> None:
-        started = time.perf_counter()
-        try:
-            await self.update_persistence()  # ours first (a conversation timed out here)
-            await self._refresh_conversations(update)
-            await super().process_update(update)
-        finally:
-            await self.update_persistence()
-            found: Deps | None = self.bot_data.get("deps")
-            if found is not None:
-                found.metrics.update_handled(update, time.perf_counter() - started)
-
-    async def _refresh_conversations(self, update: object) -> None:
-        persistence = self.persistence
-        if not isinstance(persistence, DatabasePersistence) or not isinstance(update, Update):
-            return
-        if update.effective_chat is None or update.effective_user is None:
-            return
-        key = (update.effective_chat.id, update.effective_user.id)
-        for handlers in self.handlers.values():
-            for handler in handlers:
-                if not (isinstance(handler, ConversationHandler) and handler.persistent):
-                    continue
-                state = await persistence.conversation_state(handler.name or "", key)
-                # PTB keeps the states in a tracking dict; writing to its plain data
-                # does not mark them for writing back.
-                conversations: TrackingDict[Any, Any] = handler._conversations  # type: ignore[assignment]
-                if state is None:
-                    conversations.data.pop(key, None)
-                else:
-                    conversations.update_no_track({key: state})
-
-
 def build_application(
     settings: Settings,
     db: Database,
@@ -171,22 +128,24 @@ def build_application(
     # httpx logs every request URL at info, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    wiring = Deps(db, settings, clock)
     app = (
         ApplicationBuilder()
         .token(token)
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_url.replace("/bot", "/file/bot"))
         .rate_limiter(TelegramRateLimiter())  # at most 30 messages in any second
-        .persistence(DatabasePersistence(db))
-        .application_class(RepayBotApplication)
+        .request(TrackedRequest())
+        .concurrent_updates(PerUserProcessor(wiring.metrics))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
     )
-    app.bot_data["deps"] = Deps(db, settings, clock)
+    app.bot_data["deps"] = wiring
     app.bot_data["sweep_seconds"] = (
         settings.sweep_seconds if sweep_seconds is None else sweep_seconds
     )
+    app.add_handler(TypeHandler(Update, admit), group=ADMIT_GROUP)
     app.add_handler(TypeHandler(Update, log_update), group=-2)
     app.add_handler(TypeHandler(Update, common.refuse_groups), group=-1)
     app.add_handler(ChatMemberHandler(common.track_membership, ChatMemberHandler.MY_CHAT_MEMBER))
@@ -254,6 +213,11 @@ def build_application(
     app.add_handler(CallbackQueryHandler(repay.bad_callback))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text_message))
     app.add_handler(MessageHandler(filters.COMMAND, basics.unknown))
+    app.add_handler(TypeHandler(Update, keep_state), group=KEEP_GROUP)
+    for handlers in app.handlers.values():
+        for handler in handlers:
+            if not isinstance(handler, ConversationHandler):
+                handler.callback = resilient(handler.callback)
     app.add_error_handler(common.on_error)
     interval = app.bot_data["sweep_seconds"]
     if app.job_queue is not None and interval:

@@ -35,6 +35,7 @@ from core.db.uow import Database
 from core.domain.reminders import ReminderKind
 from core.failpoints import SEND_AFTER, SEND_BEFORE, failpoint
 from core.services.autopay_sweep import AutopayReceipt, run_due_autopays
+from core.services.chat_state import purge_processed_updates
 from core.services.reminder_sweep import (
     ReminderBatch,
     ReminderItem,
@@ -194,6 +195,9 @@ async def sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
         clock=d.clock,
         metrics=d.metrics,
     )
+    async with d.db.uow() as uow:
+        await purge_processed_updates(uow, d.clock())
+        await uow.commit()
 
 
 async def run_sweep(

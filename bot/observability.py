@@ -61,6 +61,11 @@ class Metrics:
             "When the last sweep ended (Unix time)",
             registry=r,
         )
+        self.database_retries = Counter(
+            "repaybot_database_retries",
+            "Handlers tried again after a passing database fault",
+            registry=r,
+        )
         self.last_sweep_monotonic: float | None = None
 
     def update_handled(self, update: object, seconds: float) -> None:

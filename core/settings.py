@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     sweep_seconds: float = Field(default=30, ge=0)
     send_lease_seconds: float = Field(default=120, gt=0)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    # How long a handler keeps trying after a passing database fault before apologising.
+    db_retry_seconds: float = Field(default=10, ge=0, le=120)
     max_topup: Decimal = Decimal("50000.00")
 
     @field_validator("admin_ids", mode="before")

@@ -27,7 +27,6 @@ from bot.deps import deps
 from bot.handlers.awaiting import timeout_minutes
 from bot.handlers.common import current_user, show
 from bot.keyboards import choice_keyboard
-from bot.persistence import DatabasePersistence
 from bot.texts import day, esc, money, t
 from core.domain.credit import CreditRefused
 from core.domain.dates import DateError, parse_date
@@ -268,13 +267,6 @@ async def timed_out(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     says so (the others' timers count from older steps)."""
     assert update.effective_chat is not None
     assert update.effective_user is not None
-    persistence = context.application.persistence
-    if isinstance(persistence, DatabasePersistence):
-        key = (update.effective_chat.id, update.effective_user.id)
-        if not await persistence.end_conversation_if_current(NAME, key):
-            return  # taken on (or ended) by another instance since this one's last step
-        if context.user_data is not None:  # the user's data as it is now, not as it was
-            await persistence.refresh_user_data(update.effective_user.id, context.user_data)
     user = await current_user(update, context)
     if context.user_data is not None:
         context.user_data.pop("add", None)
@@ -308,6 +300,6 @@ def conversation(timeout_seconds: float) -> ConversationHandler:  # type: ignore
         },
         fallbacks=[CommandHandler("cancel", cancel)],
         name=NAME,
-        persistent=True,
+        persistent=False,
         conversation_timeout=timeout_seconds,
     )

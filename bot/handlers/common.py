@@ -13,6 +13,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot.deps import deps
 from bot.jobs import retry_after
 from bot.texts import t
+from core.db.faults import is_transient
 from core.services.users import UserView, ensure_user, normalize_language, set_active
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         if update.callback_query:
             await update.callback_query.answer()
+        passing = context.error is not None and is_transient(context.error)
+        key = "common.busy" if passing else "common.error"
         await context.bot.send_message(
-            update.effective_chat.id, t(lang, "common.error", ref=ref), parse_mode=ParseMode.HTML
+            update.effective_chat.id, t(lang, key, ref=ref), parse_mode=ParseMode.HTML
         )
     except BadRequest:
         log.warning("could not tell chat %s about error %s", update.effective_chat.id, ref)
