@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 ADMIT_GROUP = -10  # first: edited or repeated updates stop here; the chat state is read
 KEEP_GROUP = 1000  # last: the chat state is written back
+# An update in hand longer than the database retry time plus this is stuck (for /healthz).
+UPDATE_STUCK_MARGIN = 30.0
 COMMANDS = (
     "start",
     "status",
@@ -230,7 +232,12 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     deps: Deps = app.bot_data["deps"]
     await deps.db.migrate()
     if deps.settings.http_port:
-        health = HealthServer(deps.db, deps.metrics, sweep_seconds=app.bot_data["sweep_seconds"])
+        health = HealthServer(
+            deps.db,
+            deps.metrics,
+            sweep_seconds=app.bot_data["sweep_seconds"],
+            updates_stuck=lambda: _updates_stuck(app),
+        )
         try:
             await health.start(deps.settings.http_port, deps.settings.http_host)
         except OSError as exc:  # the bot still serves its users; the probe will say so
@@ -243,6 +250,15 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
         commands = [BotCommand(c, t(language, f"menu.{c}")) for c in COMMANDS]
         await app.bot.set_my_commands(commands, language_code=language)
     await app.bot.set_my_commands([BotCommand(c, t("zh", f"menu.{c}")) for c in COMMANDS])
+
+
+def _updates_stuck(app: Application) -> str | None:  # type: ignore[type-arg]
+    """Why updates are not being handled (for /healthz), or None."""
+    processor = app.update_processor
+    if not isinstance(processor, PerUserProcessor):
+        return None
+    threshold = app.bot_data["deps"].settings.db_retry_seconds + UPDATE_STUCK_MARGIN
+    return processor.stuck(app.update_queue.qsize(), threshold)
 
 
 async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]

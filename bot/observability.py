@@ -1,9 +1,10 @@
 """Health and metrics over HTTP on ``HTTP_PORT``, in polling and webhook modes alike.
 
-``/healthz`` answers 200 when the database answers and the last sweep is recent, 503
-otherwise, with the details as JSON. ``/metrics`` is the Prometheus text format: updates
-handled and their latency, scheduled messages by outcome, payments by kind and status,
-sweep duration and how late the due work was when it went out.
+``/healthz`` answers 200 when the database answers, the last sweep is recent and updates
+are being handled (none stuck in hand, none left waiting in the queue), 503 otherwise,
+with the details as JSON. ``/metrics`` is the Prometheus text format: updates handled and
+their latency, scheduled messages by outcome, payments by kind and status, sweep duration
+and how late the due work was when it went out, database retries.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -121,8 +123,10 @@ class HealthServer:
         metrics: Metrics,
         *,
         sweep_seconds: float,
+        updates_stuck: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.db, self.metrics, self.sweep_seconds = db, metrics, sweep_seconds
+        self.updates_stuck = updates_stuck
         self.started = time.monotonic()
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -141,13 +145,18 @@ class HealthServer:
             sweep_ok = time.monotonic() - self.started < self.stale_after()
         else:
             sweep_ok = age < self.stale_after()
+        stuck = self.updates_stuck()
+        healthy = database and sweep_ok and stuck is None
         body = {
-            "status": "ok" if database and sweep_ok else "unhealthy",
+            "status": "ok" if healthy else "unhealthy",
             "database": "ok" if database else "unreachable",
             "last_sweep_age_seconds": None if age is None else round(age, 3),
             "sweeps": "off" if not sweeping else ("ok" if sweep_ok else "stale"),
+            "updates": "ok" if stuck is None else f"not handled: {stuck}",
         }
-        return database and sweep_ok, body
+        if stuck is not None:
+            log.error("health check: updates are not being handled: %s", stuck)
+        return healthy, body
 
     async def _healthz(self, request: web.Request) -> web.Response:
         ok, body = await self.health()

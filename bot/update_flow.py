@@ -116,6 +116,7 @@ class PerUserProcessor(BaseUpdateProcessor):
         self._lanes: dict[int | None, _Lane] = {}
         self._started: dict[int, float] = {}  # id(update) → monotonic start
         self.last_taken: float | None = None  # when an update was last taken from the queue
+        self._created = time.monotonic()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _user_key(update)
@@ -135,6 +136,17 @@ class PerUserProcessor(BaseUpdateProcessor):
             lane.users -= 1
             if lane.users == 0:
                 self._lanes.pop(key, None)
+
+    def stuck(self, queued: int, threshold: float) -> str | None:
+        """Why updates are not being handled, or None: one has been in hand longer than
+        ``threshold`` seconds, or ``queued`` wait while none was taken for that long."""
+        oldest = self.oldest_in_hand()
+        if oldest is not None and oldest > threshold:
+            return f"an update has been in hand for {oldest:.0f} s"
+        idle = time.monotonic() - (self.last_taken or self._created)
+        if queued and idle > threshold:
+            return f"{queued} updates waiting, none taken for {idle:.0f} s"
+        return None
 
     def oldest_in_hand(self) -> float | None:
         """Seconds the oldest update in hand has been waiting or running (None: none)."""
