@@ -126,6 +126,7 @@ class PostgresServer:
         self._run_as: str | None = None
         self._owned = False
         self._owner_pid = os.getpid()
+        self._options: str | None = None
 
     # -- construction -------------------------------------------------------------------
 
@@ -196,6 +197,7 @@ class PostgresServer:
             self._url = URL.create(
                 "postgresql", username="postgres", host="127.0.0.1", port=port, database="postgres"
             )
+            self._options = options
             return self
         self.stop()
         raise RuntimeError(f"could not start PostgreSQL: {last_error}")
@@ -222,6 +224,21 @@ class PostgresServer:
         return proc
 
     # -- lifecycle -----------------------------------------------------------------------
+
+    def halt(self) -> None:
+        """Stop a server started here, keeping its files, as an operator or a failover
+        would (``fast``: clients are disconnected); ``resume()`` starts it again."""
+        assert self._owned and self._tmpdir is not None, "only a server started here"
+        self._pg("pg_ctl", "stop", "-D", str(self._tmpdir / "data"), "-m", "fast", "-w")
+
+    def resume(self) -> None:
+        """Start a halted server again on the same port, with the same data."""
+        assert self._tmpdir is not None and self._options is not None
+        datadir = self._tmpdir / "data"
+        log = str(self._tmpdir / "server.log")
+        self._pg(
+            "pg_ctl", "start", "-w", "-t", "60", "-D", str(datadir), "-l", log, "-o", self._options
+        )
 
     def stop(self) -> None:
         """Stop a server started here (immediate mode) and delete its files. Idempotent.

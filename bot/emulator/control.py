@@ -98,6 +98,27 @@ class UserControls:
         self.state.enqueue("message", body)
         return body
 
+    async def edit_text(self, user_id: int, message_id: int, text: str) -> dict[str, Any]:
+        """The user edits a message they sent; enqueues an edited_message Update."""
+        chat = self._chat(user_id, None)
+        message = chat.messages.get(message_id)
+        if message is None or message.from_bot:
+            raise EmulatorError(f"no message {message_id} of user {user_id} to edit")
+        message.text = text
+        body = {**self.state.message_dict(message), "edit_date": self.state.now()}
+        self.state.enqueue("edited_message", body)
+        return body
+
+    def redeliver(self, update_id: int) -> None:
+        """Deliver an update again, as Telegram does when the bot's answer to it was lost
+        (to any webhook instance) or the bot restarted before confirming it (polling)."""
+        update = self.state.sent_updates.get(update_id)
+        if update is None:
+            raise EmulatorError(f"no update {update_id} was ever queued")
+        self.state.updates.append(dict(update))
+        self.state.updates.sort(key=lambda u: int(u["update_id"]))
+        self.state.notify()
+
     async def press(
         self,
         user_id: int,

@@ -32,6 +32,7 @@ class EmulatorState:
         self.users: dict[int, UserInfo] = {}
         self.chats: dict[int, Chat] = {}
         self.updates: list[dict[str, Any]] = []
+        self.sent_updates: dict[int, dict[str, Any]] = {}  # every update ever queued, by id
         self.next_update_id = 1
         self.events: list[Event] = []
         self.queries: dict[str, CallbackQuery] = {}
@@ -137,6 +138,7 @@ class EmulatorState:
         """Queue an update of type ``kind`` (message, callback_query, ...) for the bot."""
         update = {"update_id": self.next_update_id, kind: body}
         self.next_update_id += 1
+        self.sent_updates[update["update_id"]] = update
         self.updates.append(update)
         self.notify()
         return update

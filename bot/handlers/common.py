@@ -66,14 +66,22 @@ async def track_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the traceback with the update id; tell the user briefly, with a reference."""
+    """Log the traceback with the update id; tell the user briefly, with a reference.
+    The update's later handlers do not run, and its chat state is not written: a failed
+    update changes nothing."""
     if isinstance(context.error, RetryAfter):
         # A flood limit on a reply: pause the sweep's sending too, and do not answer with
         # yet another message that would only meet the same limit.
         d = deps(context)
         d.sending.paused_until = d.clock() + retry_after(context.error)
         log.warning("flood limit on a reply: sending paused until %s", d.sending.paused_until)
-        return
+    else:
+        await _apologise(update, context)
+    if isinstance(update, Update):
+        raise ApplicationHandlerStop
+
+
+async def _apologise(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     ref = secrets.token_hex(4)
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("error %s in update %s", ref, update_id, exc_info=context.error)

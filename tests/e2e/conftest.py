@@ -102,8 +102,8 @@ class Handled:
         self._changed = asyncio.Event()
 
     def track(self, app: Application) -> None:  # type: ignore[type-arg]
-        """Record each update as ``app`` finishes processing it (RepayBotApplication's
-        process_update ends with writing the state)."""
+        """Record each update as ``app`` finishes processing it (the last handler group
+        writes the chat state)."""
         process = app.process_update
 
         async def process_update(update: object) -> None:
@@ -150,6 +150,7 @@ class RepayBot:
     settings: Settings
     clock: Clock
     instances: int = 1
+    webhooks: bool = False  # one instance serving webhooks instead of polling
     running: list[Instance] = field(default_factory=list)
     sweep_seconds: float = 0  # the reminder sweep is off unless a test turns it on
     chats: dict[int, Chat] = field(default_factory=dict)
@@ -165,7 +166,7 @@ class RepayBot:
         return self.running[0].app if self.running else None
 
     async def start(self) -> None:
-        if self.instances == 1:
+        if self.instances == 1 and not self.webhooks:
             self.running = [await self._poller()]
             return
         self.running = list(
@@ -244,12 +245,13 @@ class Chat:
         if self.handled is not None:
             await self.handled.wait([update_id])
 
-    async def say(self, text: str, *, count: int = 1) -> Message:
+    async def say(self, text: str, *, count: int = 1, timeout: float = 10) -> Message:  # noqa: ASYNC109
         after = self.emulator.seq
         await self.emulator.send_text(self.user_id, text)
         sent = self._sent()
-        await self.emulator.wait_for_bot(self.user_id, after=after, count=count, timeout=10)
-        await self._handled(sent)
+        await self.emulator.wait_for_bot(self.user_id, after=after, count=count, timeout=timeout)
+        if self.handled is not None:
+            await self.handled.wait([sent], timeout=timeout)
         return self.last()
 
     def last(self) -> Message:
@@ -309,13 +311,9 @@ async def database_url(deployment: str, tmp_path: Path) -> AsyncIterator[str]:
         yield url
 
 
-@pytest.fixture
-async def repaybot(
-    emulator: BotApiEmulator, deployment: str, database_url: str
-) -> AsyncIterator[RepayBot]:
-    url = database_url
-    webhooks = deployment == TWO_WEBHOOKS
-    settings = Settings(
+def bot_settings(emulator: BotApiEmulator, url: str, *, webhooks: bool) -> Settings:
+    """The settings of the bot under test: the emulator, ``url``, webhooks or polling."""
+    return Settings(
         _env_file=None,  # type: ignore[call-arg]
         bot_token=TOKEN,  # type: ignore[arg-type]
         telegram_base_url=emulator.base_url,
@@ -325,9 +323,23 @@ async def repaybot(
         webhook_url=HOOK if webhooks else "",
         webhook_secret=SECRET if webhooks else None,  # type: ignore[arg-type]
     )
+
+
+async def demo_database(url: str) -> Database:
+    """A migrated database at ``url`` with the demo data, loaded on the day of START."""
     db = Database.from_url(url)
     await db.migrate()
     await import_data(db, json.loads(DEMO.read_text(), parse_float=Decimal), START)
+    return db
+
+
+@pytest.fixture
+async def repaybot(
+    emulator: BotApiEmulator, deployment: str, database_url: str
+) -> AsyncIterator[RepayBot]:
+    webhooks = deployment == TWO_WEBHOOKS
+    settings = bot_settings(emulator, database_url, webhooks=webhooks)
+    db = await demo_database(database_url)
     bot = RepayBot(emulator, db, settings, Clock(), instances=2 if webhooks else 1)
     await bot.start()
     yield bot
