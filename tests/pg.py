@@ -228,12 +228,14 @@ class PostgresServer:
     def halt(self) -> None:
         """Stop a server started here, keeping its files, as an operator or a failover
         would (``fast``: clients are disconnected); ``resume()`` starts it again."""
-        assert self._owned and self._tmpdir is not None, "only a server started here"
+        assert self._owned, "only a server started here"
+        assert self._tmpdir is not None
         self._pg("pg_ctl", "stop", "-D", str(self._tmpdir / "data"), "-m", "fast", "-w")
 
     def resume(self) -> None:
         """Start a halted server again on the same port, with the same data."""
-        assert self._tmpdir is not None and self._options is not None
+        assert self._tmpdir is not None
+        assert self._options is not None
         datadir = self._tmpdir / "data"
         log = str(self._tmpdir / "server.log")
         self._pg(
