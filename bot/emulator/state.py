@@ -137,8 +137,8 @@ class EmulatorState:
     def enqueue(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         """Queue an update of type ``kind`` (message, callback_query, ...) for the bot."""
         update = {"update_id": self.next_update_id, kind: body}
+        self.sent_updates[self.next_update_id] = update
         self.next_update_id += 1
-        self.sent_updates[update["update_id"]] = update
         self.updates.append(update)
         self.notify()
         return update
