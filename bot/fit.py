@@ -29,6 +29,7 @@ PAGE_ROWS = 20
 
 _TAG = re.compile(r"<[^>]*>")
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 def visible_length(text: str) -> int:
@@ -76,10 +77,10 @@ def fit(
 
 
 @dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
+class Page(Generic[T_co]):
     """One page of a list: its items, its number (from 1) and how many pages there are."""
 
-    items: Sequence[T]
+    items: Sequence[T_co]
     page: int
     pages: int
 

@@ -33,7 +33,9 @@ def test_visible_length_counts_utf16_units_of_the_parsed_text() -> None:
     head=st.lists(_ITEM, max_size=3),
     budget=st.integers(min_value=1000, max_value=BUDGET),
 )
-def test_any_items_fit_with_an_exact_summary(items: list[str], head: list[str], budget: int) -> None:
+def test_any_items_fit_with_an_exact_summary(
+    items: list[str], head: list[str], budget: int
+) -> None:
     text = fit(head, items, ["<b>end</b>"], more=_more, budget=budget)
     assert visible_length(text) <= budget
     lines = text.split("\n")
@@ -48,7 +50,9 @@ def test_any_items_fit_with_an_exact_summary(items: list[str], head: list[str], 
 
 
 @given(items=st.lists(st.integers(), max_size=200), page=st.integers(-5, 20))
-def test_a_page_holds_at_most_its_size_and_pages_cover_the_list(items: list[int], page: int) -> None:
+def test_a_page_holds_at_most_its_size_and_pages_cover_the_list(
+    items: list[int], page: int
+) -> None:
     shown = page_of(items, page, per_page=20)
     assert len(shown.items) <= 20
     assert 1 <= shown.page <= shown.pages
