@@ -29,6 +29,7 @@ from core.limits import (
     MAX_PROVIDER_CHARS,
     MAX_TITLE_CHARS,
 )
+from core.services.methods import MethodKind, new_method_row
 from core.services.reminder_sweep import ReminderBatch, ReminderItem
 from tests.e2e.conftest import START, TOKEN, Chat, RepayBot
 
@@ -253,3 +254,27 @@ async def test_a_reminder_batch_of_any_size_is_one_accepted_message(
         assert more in message.text
     else:
         assert more not in message.text
+
+
+async def test_an_account_over_the_limits_pages_its_button_lists(repaybot: RepayBot) -> None:
+    """An account made before the limits (100 payment methods) can still pay: /cards, the
+    pay-with list and an auto-repay plan's methods come a page at a time."""
+    async with repaybot.db.uow() as uow:
+        for j in range(100):
+            label = _wide(f"{j:03d}", MAX_METHOD_LABEL_CHARS)
+            row = new_method_row(1002, MethodKind.BANK_CARD, label, "4321", START, Decimal(9999))
+            uow.session.add(row)
+        await uow.commit()
+    chat = repaybot.chat(1002, "en")
+    first = _fits(await chat.say("/cards")).buttons
+    second = _fits(await _tap(chat, "cl:")).buttons  # the same message, edited
+    assert second != first
+    _fits(await chat.say("/repay"))
+    _fits(await _tap(chat, "rb"))
+    _fits(await _tap(chat, "qs:"))  # the next page of methods
+    _fits(await _tap(chat, "qm:"))
+    assert "¥" in _fits(await _tap(chat, "qc:")).text
+    _fits(await chat.say("/autopay"))
+    _fits(await _tap(chat, "ap:"))
+    _fits(await _tap(chat, "ap:"))  # the next page of that plan's methods
+    assert _refused(repaybot.emulator) == []
