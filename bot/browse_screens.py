@@ -1,9 +1,17 @@
-"""Screens for browsing: a plan's schedule page and a page of payment history."""
+"""Screens for browsing: a plan's schedule page and a page of payment history.
+
+Both fit one message whatever the data (``bot.fit``): an early payoff allocates to every
+installment left, so a payment's allocation is shown per run of consecutive periods of a
+plan, and each payment of a page gets an equal share of the budget."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from bot.fit import BUDGET, fit, visible_length
 from bot.texts import day, esc, moment, money, t
-from core.services.history import Page
+from core.domain.ledger import Parts
+from core.services.history import AllocationView, Page, PaymentView
 from core.services.plans import InstallmentView, PlanView
 
 SCHEDULE_PAGE = 6
@@ -28,7 +36,7 @@ def plan_screen(lang: str, plan: PlanView, page: int) -> str:
     start = (page - 1) * SCHEDULE_PAGE
     rows = [_row(lang, plan, i) for i in plan.installments[start : start + SCHEDULE_PAGE]]
     footer = t(lang, "plans.page", page=page, pages=schedule_pages(plan))
-    return "\n".join([header, "", *rows, "", footer])
+    return fit([header, ""], rows, ["", footer], more=lambda n: t(lang, "fit.more", count=n))
 
 
 def _row(lang: str, plan: PlanView, item: InstallmentView) -> str:
@@ -50,40 +58,60 @@ def _row(lang: str, plan: PlanView, item: InstallmentView) -> str:
 
 def history_screen(lang: str, page: Page, plan_title: str | None, timezone: str) -> str:
     for_plan = t(lang, "history.for_plan", title=esc(plan_title)) if plan_title else ""
-    lines = [t(lang, "history.title", plan=for_plan, total=page.total)]
+    head = [t(lang, "history.title", plan=for_plan, total=page.total)]
     if not page.items:
-        lines.append(t(lang, "history.none"))
-    for item in page.items:
-        reason = t(lang, f"history.reason.{item.failure_reason}") if item.failure_reason else ""
-        method = esc(item.method_label) if item.method_label else t(lang, "history.no_method")
-        lines.append(
-            t(
-                lang,
-                "history.row",
-                when=moment(item.created_at, lang, timezone),
-                amount=money(item.amount),
-                method=method,
-                kind=t(lang, f"history.kind.{item.kind}"),
-                status=t(lang, f"history.status.{item.status}", reason=reason),
-            )
-        )
-        for line in item.allocations:
-            breakdown = t(
-                lang,
-                "repay.breakdown",
-                penalty=money(line.parts.penalty),
-                fee=money(line.parts.fee),
-                interest=money(line.parts.interest),
-                principal=money(line.parts.principal),
-            )
-            lines.append(
-                t(
-                    lang,
-                    "history.allocation",
-                    title=esc(line.plan_title),
-                    period=line.period,
-                    breakdown=breakdown,
-                )
-            )
-    lines.append(t(lang, "plans.page", page=page.page, pages=page.pages))
-    return "\n".join(lines)
+        head.append(t(lang, "history.none"))
+    tail = [t(lang, "plans.page", page=page.page, pages=page.pages)]
+    fixed = sum(visible_length(line) + 1 for line in (*head, *tail))
+    share = (BUDGET - fixed) // max(len(page.items), 1) - 1
+    blocks = [_payment(lang, item, timezone, share) for item in page.items]
+    return fit(head, blocks, tail, more=lambda n: t(lang, "fit.more", count=n))
+
+
+def _payment(lang: str, item: PaymentView, timezone: str, budget: int) -> str:
+    """A payment's line and its allocation, within ``budget``."""
+    reason = t(lang, f"history.reason.{item.failure_reason}") if item.failure_reason else ""
+    method = esc(item.method_label) if item.method_label else t(lang, "history.no_method")
+    row = t(
+        lang,
+        "history.row",
+        when=moment(item.created_at, lang, timezone),
+        amount=money(item.amount),
+        method=method,
+        kind=t(lang, f"history.kind.{item.kind}"),
+        status=t(lang, f"history.status.{item.status}", reason=reason),
+    )
+    lines = [_allocation(lang, run) for run in allocation_runs(item.allocations)]
+    return fit(
+        [row], lines, more=lambda n: t(lang, "history.allocation_more", count=n), budget=budget
+    )
+
+
+def allocation_runs(lines: Sequence[AllocationView]) -> list[list[AllocationView]]:
+    """Allocation lines grouped into runs of consecutive periods of one plan, in order."""
+    runs: list[list[AllocationView]] = []
+    for line in lines:
+        last = runs[-1][-1] if runs else None
+        if last is not None and last.plan_id == line.plan_id and line.period == last.period + 1:
+            runs[-1].append(line)
+        else:
+            runs.append([line])
+    return runs
+
+
+def _allocation(lang: str, run: list[AllocationView]) -> str:
+    parts = sum((line.parts for line in run), Parts())
+    breakdown = t(
+        lang,
+        "repay.breakdown",
+        penalty=money(parts.penalty),
+        fee=money(parts.fee),
+        interest=money(parts.interest),
+        principal=money(parts.principal),
+    )
+    first, last = run[0], run[-1]
+    if first is last:
+        key, values = "history.allocation", {"period": first.period}
+    else:
+        key, values = "history.allocation_range", {"first": first.period, "last": last.period}
+    return t(lang, key, title=esc(first.plan_title), breakdown=breakdown, **values)

@@ -17,14 +17,14 @@ _ARG = re.compile(r"^[A-Za-z0-9_-]{1,24}$")
 
 class Action(StrEnum):
     MENU_REPAY = "mr"
-    MENU_PLANS = "mp"
+    MENU_PLANS = "mp"  # (page)
     MENU_HISTORY = "mh"
     REPAY_BILL = "rb"
-    REPAY_PERIOD = "rp"  # then a plan id
+    REPAY_PERIOD = "rp"  # then a plan id; plan id 0 and a page: a page of the plan list
     REPAY_PAYOFF = "ro"  # then a plan id
     REPAY_CUSTOM = "rc"
     QUOTE_METHOD = "qm"  # quote id, method id: the same choice paid with that method
-    QUOTE_METHODS = "qs"  # quote id: list the methods again
+    QUOTE_METHODS = "qs"  # quote id (, page): list the methods again
     QUOTE_CONFIRM = "qc"  # quote id
     QUOTE_CANCEL = "qx"  # quote id
     LANGUAGE = "lg"  # zh | en
@@ -34,14 +34,14 @@ class Action(StrEnum):
     ADD_METHOD = "am"  # a repayment method
     ADD_SAVE = "as"  # save | cancel
     FORGET = "fg"  # yes | no
-    CARDS = "cl"
+    CARDS = "cl"  # (page)
     CARD_VIEW = "cv"  # method id
     CARD_DEFAULT = "cf"  # method id
     CARD_REMOVE = "cr"  # method id
     CARD_TOPUP = "ct"  # method id
     CARD_ADD = "ca"  # (kind)
-    AUTOPAY = "al"
-    AUTOPAY_PLAN = "ap"  # plan id
+    AUTOPAY = "al"  # (page)
+    AUTOPAY_PLAN = "ap"  # plan id (, page of its methods)
     AUTOPAY_TOGGLE = "at"  # plan id
     AUTOPAY_METHOD = "ac"  # plan id, method id
     REMIND = "rm"  # toggle | overdue | time | zone
@@ -62,11 +62,13 @@ class BadCallback(ValueError):
     """Callback data this bot did not make (forged, or from an older version)."""
 
 
+# A trailing page number is optional on every list that can outgrow one keyboard.
 _ARITY = {
-    Action.REPAY_PERIOD: (0, 1),
-    Action.REPAY_PAYOFF: (0, 1),
+    Action.MENU_PLANS: (0, 1),
+    Action.REPAY_PERIOD: (0, 1, 2),
+    Action.REPAY_PAYOFF: (0, 1, 2),
     Action.QUOTE_METHOD: (2,),
-    Action.QUOTE_METHODS: (1,),
+    Action.QUOTE_METHODS: (1, 2),
     Action.QUOTE_CONFIRM: (1,),
     Action.QUOTE_CANCEL: (1,),
     Action.LANGUAGE: (1,),
@@ -81,24 +83,31 @@ _ARITY = {
     Action.CARD_REMOVE: (1,),
     Action.CARD_TOPUP: (1,),
     Action.CARD_ADD: (0, 1),
-    Action.AUTOPAY_PLAN: (1,),
+    Action.CARDS: (0, 1),
+    Action.AUTOPAY: (0, 1),
+    Action.AUTOPAY_PLAN: (1, 2),
     Action.AUTOPAY_TOGGLE: (1,),
     Action.AUTOPAY_METHOD: (2,),
     Action.REMIND: (1,),
     Action.REMIND_DAYS: (1,),
     Action.SNOOZE: (1,),
 }
+_PLAN_OR_LIST_PAGE = (Action.REPAY_PERIOD, Action.REPAY_PAYOFF)
 _INT_ARGS = {
-    Action.REPAY_PERIOD: (0,),
-    Action.REPAY_PAYOFF: (0,),
+    Action.MENU_PLANS: (0,),
+    Action.REPAY_PERIOD: (0, 1),
+    Action.REPAY_PAYOFF: (0, 1),
     Action.QUOTE_METHOD: (1,),
+    Action.QUOTE_METHODS: (1,),
+    Action.CARDS: (0,),
+    Action.AUTOPAY: (0,),
     Action.PLAN_VIEW: (0, 1),
     Action.HISTORY_PAGE: (0, 1),
     Action.CARD_VIEW: (0,),
     Action.CARD_DEFAULT: (0,),
     Action.CARD_REMOVE: (0,),
     Action.CARD_TOPUP: (0,),
-    Action.AUTOPAY_PLAN: (0,),
+    Action.AUTOPAY_PLAN: (0, 1),
     Action.AUTOPAY_TOGGLE: (0,),
     Action.AUTOPAY_METHOD: (0, 1),
 }
@@ -124,4 +133,6 @@ def decode(data: str | None) -> Callback:
         raise BadCallback(data)
     if any(not args[i].isdigit() for i in _INT_ARGS.get(action, ()) if i < len(args)):
         raise BadCallback(data)
+    if action in _PLAN_OR_LIST_PAGE and len(args) == 2 and args[0] != "0":
+        raise BadCallback(data)  # a page of the plan list is plan id 0 and the page
     return Callback(action, tuple(args))

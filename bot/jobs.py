@@ -28,6 +28,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.callbacks import Action
 from bot.deps import SendState, deps
+from bot.fit import fit
 from bot.keyboards import button, button_row
 from bot.observability import Metrics
 from bot.texts import day, esc, money, t
@@ -59,8 +60,19 @@ CLAIM_CHUNK = 150
 
 
 def reminder_text(batch: ReminderBatch) -> str:
-    lang = batch.language
-    return "\n".join([t(lang, "reminder.title"), *(_line(lang, item) for item in batch.items)])
+    """Everything due in one message; what does not fit is counted and totalled in a last
+    line that points to /status, so nothing is refused and nothing is lost."""
+    lang, items = batch.language, batch.items
+
+    def more(count: int) -> str:
+        # An installment can be in a batch twice (its auto-repay notice and its reminder):
+        # the total counts what is owed on each once; the amount includes its penalty.
+        owed = {item.installment_id: item.amount for item in items[len(items) - count :]}
+        amount = sum(owed.values(), Decimal("0"))
+        return t(lang, "reminder.more", count=count, amount=money(amount))
+
+    lines = [_line(lang, item) for item in items]
+    return fit([t(lang, "reminder.title")], lines, more=more)
 
 
 def _line(lang: str, item: ReminderItem) -> str:

@@ -1,4 +1,7 @@
-"""Inline keyboards; every button's data comes from ``bot.callbacks.encode``."""
+"""Inline keyboards; every button's data comes from ``bot.callbacks.encode``.
+
+A list of plans or methods shows one page (``bot.fit.page_of``) with ◀ ▶ under it, so no
+keyboard nears Telegram's 100 buttons whatever the account holds."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from decimal import Decimal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, encode
+from bot.fit import Page, page_of
 from bot.texts import money, t
 from core.services.methods import MethodKind, MethodView
 from core.services.plans import PlanView
@@ -46,35 +50,48 @@ def repay_keyboard(lang: str, bill: Decimal) -> InlineKeyboardMarkup:
     )
 
 
-def plans_keyboard(lang: str, plans: Sequence[PlanView], action: Action) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                button(
-                    t(lang, "repay.plan_button", title=p.title, amount=money(p.outstanding)),
-                    action,
-                    p.plan_id,
-                )
-            ]
-            for p in plans
-        ]
-    )
+def page_nav(
+    lang: str, shown: Page[object], action: Action, *args: object
+) -> list[list[InlineKeyboardButton]]:
+    """◀ ▶ under a list longer than one page; the page number ends the callback data."""
+    row = []
+    if shown.page > 1:
+        row.append(button(t(lang, "button.prev"), action, *args, shown.page - 1))
+    if shown.page < shown.pages:
+        row.append(button(t(lang, "button.next"), action, *args, shown.page + 1))
+    return [row] if row else []
+
+
+def plans_keyboard(
+    lang: str, plans: Sequence[PlanView], action: Action, page: int = 1
+) -> InlineKeyboardMarkup:
+    """Plans to choose for ``action``; other pages through ``action`` with plan id 0."""
+    shown = page_of(plans, page)
+    rows = [
+        button_row(
+            t(lang, "repay.plan_button", title=p.title, amount=money(p.outstanding)),
+            action,
+            p.plan_id,
+        )
+        for p in shown.items
+    ]
+    return InlineKeyboardMarkup(rows + page_nav(lang, shown, action, 0))
 
 
 def methods_keyboard(
-    lang: str, quote_id: str, methods: Sequence[MethodView]
+    lang: str, quote_id: str, methods: Sequence[MethodView], page: int = 1
 ) -> InlineKeyboardMarkup:
+    shown = page_of(methods, page)
     rows = [
-        [
-            button(
-                f"{method_label(lang, m)} · {money(m.balance)}",
-                Action.QUOTE_METHOD,
-                quote_id,
-                m.method_id,
-            )
-        ]
-        for m in methods
+        button_row(
+            f"{method_label(lang, m)} · {money(m.balance)}",
+            Action.QUOTE_METHOD,
+            quote_id,
+            m.method_id,
+        )
+        for m in shown.items
     ]
+    rows += page_nav(lang, shown, Action.QUOTE_METHODS, quote_id)
     rows.append([button(t(lang, "button.cancel"), Action.QUOTE_CANCEL, quote_id)])
     return InlineKeyboardMarkup(rows)
 
@@ -106,20 +123,18 @@ def method_label(lang: str, method: MethodView) -> str:
     return t(lang, f"method.{method.kind.value}", label=method.label, last4=method.last4 or "")
 
 
-def plan_list_keyboard(lang: str, plans: Sequence[PlanView]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                button(
-                    t(lang, "plans.button", title=p.title, paid=p.paid_periods, periods=p.periods),
-                    Action.PLAN_VIEW,
-                    p.plan_id,
-                    1,
-                )
-            ]
-            for p in plans
-        ]
-    )
+def plan_list_keyboard(lang: str, plans: Sequence[PlanView], page: int = 1) -> InlineKeyboardMarkup:
+    shown = page_of(plans, page)
+    rows = [
+        button_row(
+            t(lang, "plans.button", title=p.title, paid=p.paid_periods, periods=p.periods),
+            Action.PLAN_VIEW,
+            p.plan_id,
+            1,
+        )
+        for p in shown.items
+    ]
+    return InlineKeyboardMarkup(rows + page_nav(lang, shown, Action.MENU_PLANS))
 
 
 def pager_keyboard(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from bot.fit import BUDGET, fit
 from bot.texts import day, esc, moment, money, t
-from core.domain.credit import Health
+from core.domain.credit import CreditLine, Health
 from core.services.methods import MethodView
 from core.services.overview import Overview
 from core.services.payments import Outcome, PaymentOutcome
@@ -33,25 +34,31 @@ def status_screen(lang: str, view: Overview) -> str:
                 penalty=money(s.penalty),
             )
         )
-    for line in view.credit_lines:
-        if line.frozen:
-            lines.append(
-                t(lang, "status.credit_frozen", provider=esc(line.provider), used=money(line.used))
-            )
-        else:
-            lines.append(
-                t(
-                    lang,
-                    "status.credit_line",
-                    provider=esc(line.provider),
-                    limit=money(line.limit),
-                    used=money(line.used),
-                    available=money(line.available),
-                )
-            )
-    lines.extend(_autopay_lines(lang, view))
-    lines.append(_health(lang, view))
-    return "\n".join(lines)
+    # Credit lines and auto-repay plans are lists that grow with the account: the credit
+    # lines get at most a third of the message, the auto-repay lines what is left.
+    credit = [_credit_line(lang, line) for line in view.credit_lines]
+    if credit:
+        summary = lambda n: t(lang, "fit.more", count=n)  # noqa: E731
+        lines.append(fit([], credit, more=summary, budget=BUDGET // 3))
+    return fit(
+        lines,
+        _autopay_lines(lang, view),
+        [_health(lang, view)],
+        more=lambda n: t(lang, "fit.more_at", count=n, where="/autopay"),
+    )
+
+
+def _credit_line(lang: str, line: CreditLine) -> str:
+    if line.frozen:
+        return t(lang, "status.credit_frozen", provider=esc(line.provider), used=money(line.used))
+    return t(
+        lang,
+        "status.credit_line",
+        provider=esc(line.provider),
+        limit=money(line.limit),
+        used=money(line.used),
+        available=money(line.available),
+    )
 
 
 def _autopay_lines(lang: str, view: Overview) -> list[str]:

@@ -79,21 +79,22 @@ def format_text(raw: str | None, parse_mode: str | None) -> FormattedText:
 
 
 def message_text(raw: str | None, parse_mode: str | None) -> FormattedText:
-    """A message text: non-empty after parsing and at most 4096 characters."""
+    """A message text: non-empty after parsing and at most 4096 characters, counted as
+    Telegram does in UTF-16 code units (an emoji outside the BMP counts 2)."""
     if not (raw or "").strip():
         raise ApiError(400, errors.TEXT_EMPTY)
     formatted = format_text(raw, parse_mode)
     if not formatted.text:
         raise ApiError(400, errors.TEXT_EMPTY)
-    if len(formatted.text) > MAX_TEXT:
+    if utf16_len(formatted.text) > MAX_TEXT:
         raise ApiError(400, errors.TEXT_TOO_LONG)
     return formatted
 
 
 def caption_text(raw: str | None, parse_mode: str | None) -> FormattedText:
-    """A media caption: may be empty, at most 1024 characters."""
+    """A media caption: may be empty, at most 1024 characters (UTF-16 code units)."""
     formatted = format_text(raw, parse_mode)
-    if len(formatted.text) > MAX_CAPTION:
+    if utf16_len(formatted.text) > MAX_CAPTION:
         raise ApiError(400, errors.CAPTION_TOO_LONG)
     return formatted
 

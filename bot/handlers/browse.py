@@ -19,17 +19,22 @@ HISTORY_PAGE = 5
 
 
 async def plans(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The list of plans, each a button to its schedule."""
+    """The list of plans, each a button to its schedule (a page of them, if many)."""
     user = await current_user(update, context)
-    if update.callback_query:
-        await update.callback_query.answer()
+    query = update.callback_query
+    page = 1
+    if query:
+        data = decode(query.data)
+        page = data.int_arg(0) if data.args else 1
+        await query.answer()
     d = deps(context)
     async with d.db.uow() as uow:
         found = await list_plans(uow, user.telegram_id, d.clock())
     if not found:
         await show(update, t(user.language, "plans.none"))
         return
-    await show(update, t(user.language, "plans.title"), plan_list_keyboard(user.language, found))
+    keyboard = plan_list_keyboard(user.language, found, page)
+    await show(update, t(user.language, "plans.title"), keyboard)
 
 
 async def plan_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

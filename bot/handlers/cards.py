@@ -9,9 +9,10 @@ from telegram.ext import ContextTypes
 
 from bot.callbacks import Action, decode
 from bot.deps import deps
+from bot.fit import page_of
 from bot.handlers import awaiting
 from bot.handlers.common import current_user, show, stale_button
-from bot.keyboards import button_row, choice_keyboard, method_label
+from bot.keyboards import button_row, choice_keyboard, method_label, page_nav
 from bot.texts import esc, money, t
 from core.money import AmountError, parse_amount
 from core.services.errors import InvalidInput, ServiceError
@@ -29,14 +30,18 @@ LABEL, LAST4, TOPUP = "card_label", "card_last4", "topup"
 
 
 async def cards(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The list of methods with their balances."""
+    """The list of methods with their balances (a page of them, if many)."""
     user = await current_user(update, context)
-    lang = user.language
-    if update.callback_query:
-        await update.callback_query.answer()
+    lang, query, page = user.language, update.callback_query, 1
+    if query:
+        data = decode(query.data)
+        page = data.int_arg(0) if data.action is Action.CARDS and data.args else 1
+        await query.answer()
     async with deps(context).db.uow() as uow:
         methods = await list_methods(uow, user.telegram_id)
-    rows = [button_row(_line(lang, m), Action.CARD_VIEW, m.method_id) for m in methods]
+    shown = page_of(methods, page)
+    rows = [button_row(_line(lang, m), Action.CARD_VIEW, m.method_id) for m in shown.items]
+    rows += page_nav(lang, shown, Action.CARDS)
     rows.append(button_row(t(lang, "button.add_method"), Action.CARD_ADD))
     text = t(lang, "cards.title") if methods else t(lang, "cards.none")
     await show(update, text, InlineKeyboardMarkup(rows), edit=update.callback_query is not None)

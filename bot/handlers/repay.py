@@ -80,25 +80,30 @@ async def repay_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         awaiting.expect(context, AWAITING_AMOUNT, deps(context).clock())
         await show(update, t(user.language, "repay.ask_amount"))
         return
-    if kind is QuoteKind.BILL or choice.args:
-        plan_id = choice.int_arg(0) if choice.args else None
-        await offer(update, context, user, QuoteRequest(kind, plan_id))
+    plan_id = choice.int_arg(0) if choice.args else 0
+    if kind is QuoteKind.BILL or plan_id:
+        await offer(update, context, user, QuoteRequest(kind, plan_id or None))
         return
     await query.answer()
-    await plan_choice(update, context, user, choice.action)
+    page = choice.int_arg(1) if len(choice.args) > 1 else 1
+    await plan_choice(update, context, user, choice.action, page)
 
 
 async def plan_choice(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, user: UserView, action: Action
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    user: UserView,
+    action: Action,
+    page: int = 1,
 ) -> None:
-    """The user's plans that still owe something, as buttons for ``action``."""
+    """The user's plans that still owe something, as buttons for ``action`` (a page)."""
     d = deps(context)
     async with d.db.uow() as uow:
         plans = [p for p in await list_plans(uow, user.telegram_id, d.clock()) if p.outstanding]
     if not plans:
         await show(update, t(user.language, "repay.no_plans"))
         return
-    keyboard = plans_keyboard(user.language, plans, action)
+    keyboard = plans_keyboard(user.language, plans, action, page)
     await show(update, t(user.language, "repay.choose_plan"), keyboard)
 
 
@@ -212,7 +217,9 @@ async def quote_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await show(update, t(user.language, "common.cancelled"))
     elif data.action is Action.QUOTE_METHODS:
         text = t(user.language, "repay.choose_method", amount=money(quote.amount))
-        await show(update, text, methods_keyboard(user.language, quote.quote_id, methods))
+        page = data.int_arg(1) if len(data.args) > 1 else 1
+        keyboard = methods_keyboard(user.language, quote.quote_id, methods, page)
+        await show(update, text, keyboard)
     else:
         await confirm_screen(update, context, user, quote)
 

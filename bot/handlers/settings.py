@@ -7,9 +7,10 @@ from telegram.ext import ContextTypes
 
 from bot.callbacks import Action, decode
 from bot.deps import deps
+from bot.fit import page_of
 from bot.handlers import awaiting
 from bot.handlers.common import current_user, show, stale_button
-from bot.keyboards import button_row, method_label
+from bot.keyboards import button_row, method_label, page_nav
 from bot.texts import esc, t
 from core.services.errors import InvalidInput, ServiceError
 from core.services.methods import list_methods, set_autopay
@@ -27,19 +28,22 @@ DAY_PRESETS = ("3-1-0", "7-3-1-0", "1-0", "0")
 
 
 async def autopay(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Every plan that still owes something, with its auto-repay state."""
+    """Every plan that still owes something, with its auto-repay state (a page of them)."""
     user = await current_user(update, context)
-    lang, d = user.language, deps(context)
-    if update.callback_query:
-        await update.callback_query.answer()
+    lang, d, query, page = user.language, deps(context), update.callback_query, 1
+    if query:
+        data = decode(query.data)
+        page = data.int_arg(0) if data.action is Action.AUTOPAY and data.args else 1
+        await query.answer()
     async with d.db.uow() as uow:
         plans = [p for p in await list_plans(uow, user.telegram_id, d.clock()) if p.outstanding]
         methods = {m.method_id: m for m in await list_methods(uow, user.telegram_id)}
     if not plans:
         await show(update, t(lang, "autopay.none"), edit=update.callback_query is not None)
         return
+    shown = page_of(plans, page)
     rows = []
-    for p in plans:
+    for p in shown.items:
         method = methods.get(p.autopay_method_id or 0)
         label = method_label(lang, method) if method else t(lang, "autopay.no_method")
         text = (
@@ -49,7 +53,7 @@ async def autopay(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
         rows.append(button_row(text, Action.AUTOPAY_PLAN, p.plan_id))
     time = d.settings.autopay_time.strftime("%H:%M")
-    keyboard = InlineKeyboardMarkup(rows)
+    keyboard = InlineKeyboardMarkup(rows + page_nav(lang, shown, Action.AUTOPAY))
     await show(
         update,
         t(lang, "autopay.title", time=time),
@@ -83,6 +87,9 @@ async def autopay_plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     key = "autopay.detail_on" if plan.autopay else "autopay.detail_off"
     toggle = "button.autopay_off" if plan.autopay else "button.autopay_on"
     rows = [button_row(t(lang, toggle), Action.AUTOPAY_TOGGLE, plan_id)]
+    others = [m for m in methods if m.method_id != plan.autopay_method_id]
+    page = data.int_arg(1) if data.action is Action.AUTOPAY_PLAN and len(data.args) > 1 else 1
+    shown = page_of(others, page)
     rows += [
         button_row(
             t(lang, "button.pay_with", method=method_label(lang, m)),
@@ -90,9 +97,9 @@ async def autopay_plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             plan_id,
             m.method_id,
         )
-        for m in methods
-        if m.method_id != plan.autopay_method_id
+        for m in shown.items
     ]
+    rows += page_nav(lang, shown, Action.AUTOPAY_PLAN, plan_id)
     rows.append(button_row(t(lang, "button.back"), Action.AUTOPAY))
     await show(
         update, t(lang, key, title=esc(plan.title), method=label), InlineKeyboardMarkup(rows)

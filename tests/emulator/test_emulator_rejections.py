@@ -38,6 +38,17 @@ async def test_text_length_counts_after_entity_parsing(app: Application) -> None
         await app.bot.send_message(ALICE, "a" * 4097)
 
 
+async def test_text_length_counts_utf16_units(app: Application) -> None:
+    """An emoji outside the BMP is two UTF-16 code units: 2,048 fit, 2,049 do not; a
+    Chinese character is one."""
+    await app.bot.send_message(ALICE, "😀" * 2048)
+    await app.bot.send_message(ALICE, "还" * 4096)
+    with pytest.raises(BadRequest, match=exact("Message is too long")):
+        await app.bot.send_message(ALICE, "😀" * 2049)
+    with pytest.raises(BadRequest, match=exact("Message is too long")):
+        await app.bot.send_message(ALICE, "<b>" + "😀" * 2048 + "</b>a", parse_mode="HTML")
+
+
 @pytest.mark.parametrize(
     ("html", "reason"),
     [
