@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 CATCH_UP_WINDOW = timedelta(hours=6)
@@ -55,6 +56,7 @@ class Reminder:
         return (self.key, self.kind.value, self.offset)
 
 
+@lru_cache(maxsize=8192)  # a sweep asks for the same few days for every installment
 def local_instant(day: date, at: time, timezone: str) -> datetime:
     """``at`` on ``day`` in ``timezone``, as a UTC instant.
 
