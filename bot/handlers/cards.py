@@ -15,7 +15,8 @@ from bot.handlers.common import current_user, show, stale_button
 from bot.keyboards import button_row, choice_keyboard, method_label, page_nav
 from bot.texts import esc, money, t
 from core.money import AmountError, parse_amount
-from core.services.errors import InvalidInput, ServiceError
+from core.services.errors import InvalidInput, LimitReached, ServiceError
+from core.services.limits import ensure_room_for_method
 from core.services.methods import (
     MethodKind,
     MethodView,
@@ -98,12 +99,19 @@ async def card_action(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def add_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Choose the kind, then the name is typed (and a bank card's last 4 digits)."""
+    """Choose the kind, then the name is typed (and a bank card's last 4 digits) — unless
+    the user already has the most methods: then say so before asking anything."""
     query = update.callback_query
     assert query is not None
     user = await current_user(update, context)
     lang, data = user.language, decode(query.data)
     await query.answer()
+    try:
+        async with deps(context).db.uow() as uow:
+            await ensure_room_for_method(uow, user.telegram_id)
+    except LimitReached as exc:
+        await show(update, _limit_text(lang, exc))
+        return
     if not data.args:
         options = [(t(lang, f"kind_method.{k.value}"), k.value) for k in MethodKind]
         await show(update, t(lang, "cards.choose_kind"), choice_keyboard(Action.CARD_ADD, options))
@@ -148,11 +156,22 @@ async def _save(
 ) -> None:
     user = await current_user(update, context)
     d = deps(context)
-    async with d.db.uow() as uow:
-        method = await add_method(uow, user.telegram_id, MethodKind(kind), label, last4, d.clock())
+    try:
+        async with d.db.uow() as uow:
+            method = await add_method(
+                uow, user.telegram_id, MethodKind(kind), label, last4, d.clock()
+            )
+    except LimitReached as exc:  # another device added the last one meanwhile
+        awaiting.done(context)
+        await show(update, _limit_text(user.language, exc), edit=False)
+        return
     awaiting.done(context)
     text = t(user.language, "cards.added", label=esc(method_label(user.language, method)))
     await show(update, text, edit=False)
+
+
+def _limit_text(lang: str, exc: LimitReached) -> str:
+    return t(lang, f"limit.{exc.limit.value}", limit=exc.maximum)
 
 
 async def _top_up(

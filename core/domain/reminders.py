@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 CATCH_UP_WINDOW = timedelta(hours=6)
@@ -55,6 +56,7 @@ class Reminder:
         return (self.key, self.kind.value, self.offset)
 
 
+@lru_cache(maxsize=8192)  # a sweep asks for the same few days for every installment
 def local_instant(day: date, at: time, timezone: str) -> datetime:
     """``at`` on ``day`` in ``timezone``, as a UTC instant.
 
@@ -67,14 +69,19 @@ def local_instant(day: date, at: time, timezone: str) -> datetime:
     return local.replace(fold=0).astimezone(UTC)
 
 
-def moments(owing: Owing, policy: ReminderPolicy, today: date) -> list[Reminder]:
-    """Every reminder of one installment up to ``today`` (local), in firing order."""
-    if not policy.enabled:
+def moments(owing: Owing, policy: ReminderPolicy, since: date, today: date) -> list[Reminder]:
+    """The reminders of one installment that fire on a local day from ``since`` to
+    ``today``, in firing order.
+
+    The days are bounded by the caller's window, never by how long the installment has
+    been overdue: a plan first due decades ago costs no more than one due yesterday.
+    """
+    if not policy.enabled or since > today:
         return []
     found: list[Reminder] = []
 
     def add(kind: ReminderKind, day: date, offset: int) -> None:
-        if day <= today:
+        if since <= day <= today:
             found.append(
                 Reminder(kind, owing.key, offset, local_instant(day, policy.at, policy.timezone))
             )
@@ -84,7 +91,7 @@ def moments(owing: Owing, policy: ReminderPolicy, today: date) -> list[Reminder]
     if owing.autopay:
         add(ReminderKind.AUTOPAY_NOTICE, owing.due_date - timedelta(days=1), 1)
     if policy.overdue_daily:
-        first = owing.due_date + timedelta(days=owing.grace_days + 1)
+        first = max(owing.due_date + timedelta(days=owing.grace_days + 1), since)
         for n in range(max((today - first).days + 1, 0)):
             day = first + timedelta(days=n)
             add(ReminderKind.OVERDUE, day, (day - owing.due_date).days)
@@ -112,13 +119,18 @@ def due_reminders(
 
     The caller sends ``send`` as one message (consolidation) and records ``settled``.
     """
-    today = now.astimezone(ZoneInfo(policy.timezone)).date()
+    zone = ZoneInfo(policy.timezone)
+    today = now.astimezone(zone).date()
+    # A moment fires on its own local day (``local_instant``), so one after ``now - window``
+    # is on that instant's local day or later — a day earlier at most where the clock
+    # falls back across midnight (Santiago): the window bounds the days looked at.
+    since = (now - window).astimezone(zone).date() - timedelta(days=1)
     chosen: list[Reminder] = []
     settled: set[tuple[int, str, int]] = set()
     for item in owing:
         fresh = [
             r
-            for r in moments(item, policy, today)
+            for r in moments(item, policy, since, today)
             if now - window < r.fire_at <= now and r.dedup_key not in sent
         ]
         if fresh:

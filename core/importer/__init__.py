@@ -33,7 +33,8 @@ Plans: ``external_id`` (1–48 characters, unique per user), ``provider``, ``tit
 ``periods`` (1–60), ``method`` (``fee_per_period`` | ``annuity`` | ``equal_principal`` |
 ``interest_free``), ``rate`` (a decimal string, default ``"0"``: the APR for annuity and
 equal_principal, the fee rate per period for fee_per_period, 0 for interest_free),
-``first_due`` (``YYYY-MM-DD``), and optionally ``start_date`` (default one month before
+``first_due`` (``YYYY-MM-DD``, at most 1,860 days before and 366 days after the import
+day: ``core.limits``), and optionally ``start_date`` (default one month before
 ``first_due``), ``autopay`` (default false), ``autopay_method`` (the label of one of the
 user's methods in the file; default: the user's default method when autopay is on),
 ``paid_periods`` (default 0), ``payoff_policy`` (``waive_future_fees`` default |
@@ -45,6 +46,10 @@ user's methods in the file; default: the user's default method when autopay is o
 succeeded payment of kind ``imported`` (no method, nothing debited) of that period's full
 amount, dated on its due date (today for a period not yet due), with the idempotency key
 ``import:{telegram_id}:{external_id}:{period}``. A plan whose every period is paid is closed.
+
+A user may have at most 20 plans not yet paid off and 10 payment methods, counting those
+already in the database (``core.limits``); plans and methods already present are not
+checked again.
 
 Amounts are strings (``"2999.00"``; ``"2,999"`` and ``"¥2999"`` are read as a person would
 type them) with at most 2 decimals; unknown fields are errors. The whole file is checked

@@ -1,10 +1,13 @@
 """Rules across the items of an import file, checked on the raw JSON so they are reported
-even when some item has errors of its own: unique ids, one default method, known labels."""
+even when some item has errors of its own: unique ids, one default method, known labels,
+and no more plans or methods per user than the limits allow."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+
+from core.limits import MAX_OPEN_PLANS, MAX_PAYMENT_METHODS
 
 Loc = tuple[int | str, ...]
 
@@ -96,4 +99,24 @@ def _user_errors(here: Loc, user: dict[str, Any]) -> list[tuple[Loc, str]]:
             errors.append(((*at, "autopay_method"), f"no payment method labelled {wanted!r}"))
         elif wanted and labels[wanted] > 1:
             errors.append(((*at, "autopay_method"), f"several payment methods are {wanted!r}"))
+    return errors + _limit_errors(here, user)
+
+
+def _limit_errors(here: Loc, user: dict[str, Any]) -> list[tuple[Loc, str]]:
+    """More open plans or methods in the file than one user may have (what the database
+    already holds is counted when the file is written)."""
+    errors: list[tuple[Loc, str]] = []
+    opening = sum(1 for _, plan in _items(user, "plans") if not _paid_off(plan))
+    if opening > MAX_OPEN_PLANS:
+        message = f"{opening} open plans: a user may have at most {MAX_OPEN_PLANS} not yet paid off"
+        errors.append(((*here, "plans"), message))
+    methods = sum(1 for _ in _items(user, "payment_methods"))
+    if methods > MAX_PAYMENT_METHODS:
+        message = f"{methods} payment methods: a user may have at most {MAX_PAYMENT_METHODS}"
+        errors.append(((*here, "payment_methods"), message))
     return errors
+
+
+def _paid_off(plan: dict[str, Any]) -> bool:
+    periods, paid = plan.get("periods"), plan.get("paid_periods")
+    return isinstance(periods, int) and isinstance(paid, int) and paid >= periods

@@ -40,6 +40,13 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _invalid(path: Path, errors: list[str]) -> int:
+    for error in errors:
+        print(error, file=sys.stderr)
+    count = f"{len(errors)} error{'s' if len(errors) > 1 else ''}"
+    return _fail(f"{count} in {path}; nothing was imported", 1)
+
+
 async def _write(url: str, data: Any, now: datetime) -> list[str]:
     db = Database.from_url(url)
     try:
@@ -65,16 +72,15 @@ def run_import(path: Path, url_option: str | None, today: str | None) -> int:
         return _fail(exc.errors[0], 1)
     _model, errors = validate(data)
     if errors:
-        for error in errors:
-            print(error, file=sys.stderr)
-        count = f"{len(errors)} error{'s' if len(errors) > 1 else ''}"
-        return _fail(f"{count} in {path}; nothing was imported", 1)
+        return _invalid(path, errors)
     try:
         url, shown = database_url(url_option)
     except BadDatabaseUrl as exc:
         return _fail(str(exc), 2)
     try:
         lines = asyncio.run(_write(url, data, now))
+    except ImportInvalid as exc:  # a bound of the import day, or a limit with what is held
+        return _invalid(path, exc.errors)
     except (SQLAlchemyError, OSError) as exc:
         return _fail(f"{shown}: {exc}; nothing was imported", 1)
     print(f"Imported {path} into {shown}:")

@@ -21,6 +21,8 @@ from core.db.models import (
     User,
 )
 from core.db.uow import Database, UnitOfWork
+from core.importer.bounds import date_errors, limit_errors
+from core.importer.checks import Loc, format_path, loc_order
 from core.importer.relative import anchored
 from core.importer.schema import ImportFile, MethodIn, PlanIn, UserIn, validate
 from core.money import ZERO
@@ -94,7 +96,8 @@ async def import_data(db: Database, data: dict[str, Any], now: datetime) -> Impo
     """Validate ``data`` (``ImportInvalid`` lists every error) and write it in one transaction.
 
     Users, credit lines, methods and plans already present are left exactly as they are,
-    so importing the same file twice changes nothing. No credit-line check applies.
+    so importing the same file twice changes nothing. No credit-line check applies; the
+    first due date bounds and the per-user limits do, on the import day of ``now``.
     """
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
@@ -105,16 +108,47 @@ async def import_data(db: Database, data: dict[str, Any], now: datetime) -> Impo
 
 
 async def write(db: Database, model: ImportFile, now: datetime) -> ImportReport:
+    """Write the file; ``ImportInvalid`` (nothing written) when what it adds passes a bound
+    that depends on the import day or on what the database holds."""
     report = ImportReport()
+    errors: list[tuple[Loc, str]] = []
     async with db.uow() as uow:
-        for user in model.users:
-            await _import_user(uow, anchored(user, model.relative_to, now), now, report)
+        for u, user in enumerate(model.users):
+            moved = anchored(user, model.relative_to, now)
+            errors += await _import_user(uow, ("users", u), moved, now, report)
+        if errors:  # leaving the unit of work uncommitted rolls every user back
+            errors.sort(key=lambda item: loc_order(item[0]))
+            raise ImportInvalid([f"{format_path(loc)}: {message}" for loc, message in errors])
         await uow.commit()
     return report
 
 
-async def _import_user(uow: UnitOfWork, item: UserIn, now: datetime, report: ImportReport) -> None:
+async def _import_user(
+    uow: UnitOfWork, at: Loc, item: UserIn, now: datetime, report: ImportReport
+) -> list[tuple[Loc, str]]:
+    """Write one user's items, or return why they cannot be added (writing nothing)."""
     session = uow.session
+    existing = set(
+        await session.scalars(
+            select(PlanRow.external_id).where(PlanRow.user_id == item.telegram_id)
+        )
+    )
+    held = list(
+        await session.scalars(
+            select(PaymentMethodRow)
+            .where(
+                PaymentMethodRow.user_id == item.telegram_id,
+                PaymentMethodRow.removed_at.is_(None),
+            )
+            .order_by(PaymentMethodRow.id)
+        )
+    )
+    new_plans = [(p, plan) for p, plan in enumerate(item.plans) if plan.external_id not in existing]
+    new_methods = [m for m in item.payment_methods if not any(_same_method(r, m) for r in held)]
+    errors = date_errors(at, new_plans, local_date(now, item.timezone))
+    errors += await limit_errors(uow, at, item.telegram_id, new_plans, new_methods)
+    if errors:
+        return errors
     user = await session.get(User, item.telegram_id)
     if user is None:
         user = User(
@@ -146,18 +180,12 @@ async def _import_user(uow: UnitOfWork, item: UserIn, now: datetime, report: Imp
         )
         providers.add(line.provider)
         report.credit_lines.created += 1
-    methods = await _import_methods(uow, item, now, report)
-    existing = set(
-        await session.scalars(
-            select(PlanRow.external_id).where(PlanRow.user_id == item.telegram_id)
-        )
-    )
-    for plan in item.plans:
-        if plan.external_id in existing:
-            report.plans.present += 1
-            continue
+    methods = await _import_methods(uow, item, held, now, report)
+    report.plans.present += len(item.plans) - len(new_plans)
+    for _, plan in new_plans:
         await _import_plan(uow, user, plan, methods, now, report)
         report.plans.created += 1
+    return []
 
 
 @dataclass
@@ -167,19 +195,15 @@ class _Methods:
 
 
 async def _import_methods(
-    uow: UnitOfWork, item: UserIn, now: datetime, report: ImportReport
+    uow: UnitOfWork,
+    item: UserIn,
+    held: list[PaymentMethodRow],
+    now: datetime,
+    report: ImportReport,
 ) -> _Methods:
-    """Create the methods not yet bound, and give the user a default if they have none."""
-    rows = list(
-        await uow.session.scalars(
-            select(PaymentMethodRow)
-            .where(
-                PaymentMethodRow.user_id == item.telegram_id,
-                PaymentMethodRow.removed_at.is_(None),
-            )
-            .order_by(PaymentMethodRow.id)
-        )
-    )
+    """Create the methods not yet bound (``held``: those the user has), and give the user
+    a default if they have none."""
+    rows = list(held)
     by_label: dict[str, PaymentMethodRow] = {}
     created: list[tuple[MethodIn, PaymentMethodRow]] = []
     for method in item.payment_methods:

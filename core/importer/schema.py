@@ -20,8 +20,9 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from core.domain.dates import DateError, DateProblem
-from core.domain.terms import MAX_PERIODS, Method, PayoffPolicy, PlanKind
+from core.domain.terms import Method, PayoffPolicy, PlanKind
 from core.importer.checks import Loc, cross_errors, format_path, loc_order
+from core.limits import MAX_PLAN_PERIODS
 from core.money import ZERO, AmountError, AmountProblem, parse_amount
 from core.services.errors import InvalidInput
 from core.services.plans import PlanDraft, preview_plan
@@ -151,7 +152,7 @@ class PlanIn(_Model):
     title: Annotated[str, Field(min_length=1, max_length=128)]
     kind: Literal["purchase", "cash_advance"] = "purchase"
     principal: Amount
-    periods: Annotated[int, Field(ge=1, le=MAX_PERIODS)]
+    periods: Annotated[int, Field(ge=1, le=MAX_PLAN_PERIODS)]
     method: Literal["fee_per_period", "annuity", "equal_principal", "interest_free"]
     rate: Rate = Decimal("0")
     first_due: IsoDate

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import StrEnum
 
 
 class ServiceError(Exception):
@@ -64,3 +65,22 @@ class QuoteClosed(ServiceError):
     """The quote was replaced by a fresher one (expired or stale); confirm that one instead."""
 
     code = "quote_closed"
+
+
+class Limit(StrEnum):
+    """The per-user limits of ``core.limits`` a service enforces."""
+
+    OPEN_PLANS = "open_plans"
+    PAYMENT_METHODS = "payment_methods"
+    PLAN_PERIODS = "plan_periods"
+
+
+class LimitReached(ServiceError):
+    """The account already holds the most ``limit`` allows (``maximum``); nothing changed."""
+
+    code = "limit_reached"
+
+    def __init__(self, limit: Limit, maximum: int) -> None:
+        super().__init__(f"{limit.value}: at most {maximum}")
+        self.limit = limit
+        self.maximum = maximum

@@ -14,6 +14,7 @@ from core.db.models import PaymentMethodRow, PlanRow
 from core.db.uow import UnitOfWork
 from core.money import ZERO, AmountError, validate_amount
 from core.services.errors import InvalidInput, MethodRemoved, NotFound
+from core.services.limits import ensure_room_for_method
 from core.services.quotes import usable_method
 from core.services.users import lock_user
 from core.services.wakeups import wake
@@ -90,8 +91,10 @@ async def add_method(
     *,
     make_default: bool = False,
 ) -> MethodView:
-    """Bind a method; the first one becomes the default."""
+    """Bind a method; the first one becomes the default. ``LimitReached`` when the user
+    already has the most methods."""
     await lock_user(uow, user_id)
+    await ensure_room_for_method(uow, user_id)
     row = new_method_row(user_id, kind, label, last4, now)
     if make_default or not await list_methods(uow, user_id):
         await _clear_default(uow, user_id)

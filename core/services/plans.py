@@ -19,6 +19,7 @@ from core.domain.terms import Method, PayoffPolicy, PlanKind, PlanTerms, TermsEr
 from core.services.books import LoadedPlan, load_plans
 from core.services.clock import local_date
 from core.services.errors import InvalidInput, NoCreditLine, NotFound
+from core.services.limits import check_first_due, check_periods, ensure_room_for_plan
 from core.services.users import get_user, lock_user
 from core.services.wakeups import wake
 
@@ -143,17 +144,24 @@ async def insert_plan(uow: UnitOfWork, user_id: int, draft: PlanDraft, now: date
 
 
 async def add_plan(uow: UnitOfWork, user_id: int, draft: PlanDraft, now: datetime) -> int:
-    """Save a new plan after the credit-line check; returns its id.
+    """Save a new plan after the limit and credit-line checks; returns its id.
 
-    A frozen or exhausted line refuses it (``CreditRefused``); a cash advance needs a line.
+    A user with the most open plans, or a plan of too many periods, is refused
+    (``LimitReached``); a first due date outside ``first_due_range`` is
+    ``InvalidInput("first_due", ...)``. A frozen or exhausted line refuses it
+    (``CreditRefused``); a cash advance needs a line.
     """
     user = await lock_user(uow, user_id)
+    await ensure_room_for_plan(uow, user_id)
+    check_periods(draft.periods)
     draft = replace(
         draft,
         provider=_check_text("provider", draft.provider, 64),
         title=_check_text("title", draft.title, 128),
     )
-    line = await credit_line(uow, user_id, draft.provider, local_date(now, user.timezone))
+    today = local_date(now, user.timezone)
+    check_first_due(draft.first_due, today)
+    line = await credit_line(uow, user_id, draft.provider, today)
     if line is None and draft.kind is PlanKind.CASH_ADVANCE:
         raise NoCreditLine(draft.provider)
     if line is not None:

@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.db.models import PaymentMethodRow, ReminderLogRow, User
@@ -215,11 +215,14 @@ async def _claim_scheduled(
 ) -> dict[int, list[ReminderItem]]:
     """The reminders each user's policy says are due now, claimed by inserting their rows
     (and the missed ones the sent reminder stands for, inserted as superseded)."""
-    asking = [v for v in views if v.positions and v.user.reminders_enabled]
-    known = await _known(uow, [key for v in asking for key in v.positions])
+    asking = [(v, owing(v)) for v in views if v.positions and v.user.reminders_enabled]
+    # Only the keys of reminders within the catch-up window can be due: look those up,
+    # not every row ever written for these installments (one a day while overdue).
+    window = [key for v, items in asking for key in due_reminders(now, v.policy, items).settled]
+    known = await _known(uow, window)
     wanted: list[tuple[Looked, Reminder, str]] = []
-    for view in asking:
-        due = due_reminders(now, view.policy, owing(view), known)
+    for view, items in asking:
+        due = due_reminders(now, view.policy, items, known)
         chosen = {r.dedup_key for r in due.send}
         wanted += [(view, reminder, CLAIMED) for reminder in due.send]
         wanted += [
@@ -242,15 +245,12 @@ async def _claim_scheduled(
     return claimed
 
 
-async def _known(uow: UnitOfWork, installment_ids: list[int]) -> set[tuple[int, str, int]]:
-    """The reminder rows already written for these installments, by their unique key."""
+async def _known(uow: UnitOfWork, keys: list[tuple[int, str, int]]) -> set[tuple[int, str, int]]:
+    """Which of these unique keys already have a reminder row."""
     known: set[tuple[int, str, int]] = set()
-    for ids in slices(installment_ids):
-        rows = await uow.session.execute(
-            select(ReminderLogRow.installment_id, ReminderLogRow.kind, ReminderLogRow.offset).where(
-                ReminderLogRow.installment_id.in_(ids)
-            )
-        )
+    columns = (ReminderLogRow.installment_id, ReminderLogRow.kind, ReminderLogRow.offset)
+    for some in slices(sorted(keys), 1000):  # three bound parameters a key
+        rows = await uow.session.execute(select(*columns).where(tuple_(*columns).in_(some)))
         known.update((i, k, o) for i, k, o in rows.all())
     return known
 

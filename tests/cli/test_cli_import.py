@@ -273,3 +273,22 @@ def test_database_url_from_settings(isolated: Path, capsys: pytest.CaptureFixtur
     assert main(["import", str(DEMO), "--today", TODAY]) == 0
     assert str(isolated / "env.db") in capsys.readouterr().out
     assert count(isolated / "env.db", "users") == 3
+
+
+def test_a_first_due_date_out_of_range_is_listed_and_nothing_changes(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Checked against the import day (``--today``), after the file itself is valid."""
+    data = demo_data()
+    data["users"][1]["plans"][0].update(first_due="1900-01-05", start_date="1899-12-05")
+    bad = tmp_path / "old.json"
+    bad.write_text(json.dumps(data, default=str, ensure_ascii=False), encoding="utf-8")
+    assert main(["migrate", "--database-url", sqlite_url(db_path)]) == 0
+    capsys.readouterr()
+    assert _import(db_path, bad) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [
+        "$.users[1].plans[0].first_due: more than 1860 days before the import day (2026-11-22)",
+        f"repaybot import: error: 1 error in {bad}; nothing was imported",
+    ]
+    assert all(count(db_path, table) == 0 for table in ("users", "plans", "payment_methods"))

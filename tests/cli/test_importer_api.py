@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from core.db.models import CreditLineRow, PaymentMethodRow, PaymentRow, PlanRow,
 from core.db.uow import Database
 from core.domain.status import InstallmentStatus
 from core.importer import ImportFile, ImportInvalid, import_data, validate
+from core.limits import MAX_OPEN_PLANS, MAX_PAYMENT_METHODS
 from core.services.methods import MethodKind, add_method
 from core.services.plans import list_plans
 from core.services.users import ensure_user
@@ -330,3 +331,92 @@ def test_relative_to_must_be_a_date() -> None:
     model, errors = validate(data)
     assert model is None
     assert errors == ["$.relative_to: not a date (use YYYY-MM-DD)"]
+
+
+# ------------------------------------------- bounds and per-user limits (issue 10 §3)
+
+
+def _many(count: int, **changes: Any) -> list[dict[str, Any]]:
+    return [_plan(external_id=f"order-{n}", **changes) for n in range(count)]
+
+
+def _methods(count: int) -> list[dict[str, Any]]:
+    return [{"kind": "alipay", "label": f"Alipay {n}"} for n in range(count)]
+
+
+async def _plan_count(db: Database) -> int:
+    async with db.uow() as uow:
+        return int(await uow.session.scalar(select(func.count()).select_from(PlanRow)) or 0)
+
+
+@pytest.mark.parametrize(("first_due", "error"), [
+    ("1900-01-01", "more than 1860 days before the import day (2026-11-22)"),
+    ("2021-10-18", "more than 1860 days before the import day (2026-11-22)"),
+    ("2027-11-24", "more than 366 days after the import day (2026-11-22)"),
+    ("9999-12-31", "more than 366 days after the import day (2026-11-22)"),
+])  # fmt: skip
+async def test_a_first_due_date_out_of_range_is_refused_with_its_path(
+    db: Database, first_due: str, error: str
+) -> None:
+    data = _file(_plan(), _plan(external_id="old", first_due=first_due, periods=1))
+    assert validate(data)[1] == []  # the range depends on the import day
+    with pytest.raises(ImportInvalid) as caught:
+        await import_data(db, data, NOW)
+    assert caught.value.errors == [f"$.users[0].plans[1].first_due: {error}"]
+    assert await _plan_count(db) == 0
+
+
+async def test_the_ends_of_the_first_due_range_are_accepted(db: Database) -> None:
+    ends = [
+        _plan(external_id="earliest", first_due="2021-10-19", periods=60, principal="6000.00"),
+        _plan(external_id="latest", first_due="2027-11-23"),
+    ]
+    report = await import_data(db, _file(*ends), NOW)
+    assert report.plans.created == 2
+
+
+async def test_plans_already_present_are_not_checked_again(db: Database) -> None:
+    data = _file(_plan())
+    await import_data(db, data, NOW)
+    years_later = NOW + timedelta(days=3000)  # its first due date is long out of range
+    again = await import_data(db, data, years_later)
+    assert (again.plans.created, again.plans.present) == (0, 1)
+
+
+def test_a_file_with_more_open_plans_or_methods_than_a_user_may_have() -> None:
+    # Paid-off plans do not count: 20 open and one paid off is fine.
+    fine = _file(*_many(MAX_OPEN_PLANS), _plan(external_id="done", paid_periods=12))
+    assert validate(fine)[1] == []
+    too_many = _file(
+        *_many(MAX_OPEN_PLANS + 1),
+        payment_methods=_methods(MAX_PAYMENT_METHODS + 1),
+    )
+    assert validate(too_many) == (
+        None,
+        [
+            "$.users[0].payment_methods: 11 payment methods: a user may have at most 10",
+            "$.users[0].plans: 21 open plans: a user may have at most 20 not yet paid off",
+        ],
+    )
+
+
+async def test_limits_count_what_the_user_already_has(db: Database) -> None:
+    await import_data(db, _file(*_many(MAX_OPEN_PLANS - 1), payment_methods=_methods(9)), NOW)
+    more = _file(
+        _plan(external_id="new-1"),
+        _plan(external_id="new-2"),
+        payment_methods=_methods(11)[9:],  # 2 new ones
+    )
+    with pytest.raises(ImportInvalid) as caught:
+        await import_data(db, more, NOW)
+    assert caught.value.errors == [
+        "$.users[0].payment_methods: 2 new payment methods with the 9 the user has:"
+        " more than the limit of 10",
+        "$.users[0].plans: 2 new open plans with the 19 the user has:"
+        " more than the limit of 20 plans not yet paid off",
+    ]
+    assert await _plan_count(db) == MAX_OPEN_PLANS - 1
+    # One more of each fits.
+    fits = _file(_plan(external_id="new-1"), payment_methods=_methods(10)[9:])
+    report = await import_data(db, fits, NOW)
+    assert (report.plans.created, report.payment_methods.created) == (1, 1)

@@ -212,3 +212,26 @@ def test_penalty_is_monotone_in_the_date(case: tuple[InstallmentLedger, PlanTerm
         current = accrued_penalty(ledger, terms, _day(offset))
         assert current >= previous
         previous = current
+
+
+# ------------------------------------------- bounded by receipts, not days (issue 10 §3)
+
+
+@dataclasses.dataclass(frozen=True)
+class _CountingLedger(InstallmentLedger):
+    """Counts how often the unpaid base is computed: the penalty's unit of work."""
+
+    looked_up: list[date] = dataclasses.field(default_factory=list)
+
+    def unpaid_base_before(self, day: date) -> Decimal:
+        self.looked_up.append(day)
+        return super().unpaid_base_before(day)
+
+
+def test_penalty_work_grows_with_receipts_not_with_days_overdue() -> None:
+    receipts = tuple(Receipt(_day(10 * n), _principal("10.00")) for n in range(1, 6))
+    for days in (30, 1_860, 100_000):
+        ledger = _CountingLedger(1, ITEM, receipts)
+        accrued_penalty(ledger, TERMS, _day(days))
+        # went_late once, then one stretch per change of the unpaid base and the last one.
+        assert len(ledger.looked_up) <= len(receipts) + 2

@@ -6,9 +6,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.domain import reminders as reminders_module
+from core.domain.dates import due_date
 from core.domain.reminders import (
     Owing,
     Reminder,
@@ -19,6 +22,8 @@ from core.domain.reminders import (
     moments,
     next_fire_after,
 )
+from core.limits import MAX_FIRST_DUE_PAST_DAYS, MAX_PLAN_PERIODS
+from tests.unit.reminder_oracle import all_moments, due_reminders_oracle
 
 NY = "America/New_York"
 SPRING_2027 = date(2027, 3, 14)  # 02:00 → 03:00 in New York
@@ -66,7 +71,7 @@ def test_every_local_day_fires_once_and_in_order(zone: str, start: date, at: tim
 def test_moments_of_an_installment() -> None:
     policy = ReminderPolicy(days_before=(3, 1, 0), at=time(9), timezone="Asia/Shanghai")
     due = date(2026, 12, 5)
-    found = moments(_owing(due, autopay=True), policy, today=date(2026, 12, 10))
+    found = moments(_owing(due, autopay=True), policy, date(2026, 11, 1), date(2026, 12, 10))
     kinds = [(r.kind, r.offset) for r in found]
     assert kinds == [
         (ReminderKind.BEFORE_DUE, 3),
@@ -77,9 +82,19 @@ def test_moments_of_an_installment() -> None:
         (ReminderKind.OVERDUE, 5),
     ]
     assert found[0].fire_at == datetime(2026, 12, 2, 1, tzinfo=UTC)
-    assert moments(_owing(due), ReminderPolicy(enabled=False), date(2026, 12, 10)) == []
+    off = ReminderPolicy(enabled=False)
+    assert moments(_owing(due), off, date(2026, 11, 1), date(2026, 12, 10)) == []
     quiet = ReminderPolicy(overdue_daily=False)
-    assert all(r.kind is not ReminderKind.OVERDUE for r in moments(_owing(due), quiet, due))
+    long_ago = date(2026, 1, 1)
+    assert all(
+        r.kind is not ReminderKind.OVERDUE for r in moments(_owing(due), quiet, long_ago, due)
+    )
+    # Only the days asked for: the 9th and 10th.
+    window = moments(_owing(due), policy, date(2026, 12, 9), date(2026, 12, 10))
+    assert [(r.kind, r.offset) for r in window] == [
+        (ReminderKind.OVERDUE, 4),
+        (ReminderKind.OVERDUE, 5),
+    ]
 
 
 def test_due_now_and_sent_once() -> None:
@@ -159,7 +174,7 @@ def test_next_fire_after_is_the_first_moment_after_now(
         for i, d in enumerate(dues)
     ]
     horizon = today + timedelta(days=100)
-    later = [r.fire_at for o in owing for r in moments(o, policy, horizon) if r.fire_at > now]
+    later = [r.fire_at for o in owing for r in all_moments(o, policy, horizon) if r.fire_at > now]
     assert next_fire_after(now, policy, owing) == min(later, default=None)
 
 
@@ -171,3 +186,74 @@ def test_next_fire_after_nothing_when_reminders_are_off() -> None:
     # 3 days before 2026-12-05 at 09:00 Shanghai is 2026-12-02 01:00 UTC.
     expected = datetime(2026, 12, 2, 1, tzinfo=UTC)
     assert next_fire_after(now, on, [_owing(date(2026, 12, 5))]) == expected
+
+
+# ------------------------------------------------- bounded by the window (issue 10 §3)
+
+ZONES = [NY, "Asia/Shanghai", "Europe/London", "Australia/Sydney", "America/Santiago", "UTC"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    start=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2028, 12, 31)),
+    dues=st.lists(st.integers(min_value=-90, max_value=10), min_size=1, max_size=4),
+    days_before=st.lists(st.integers(min_value=0, max_value=7), max_size=3, unique=True),
+    at=st.times(),
+    autopay=st.booleans(),
+    overdue_daily=st.booleans(),
+    grace=st.integers(min_value=0, max_value=5),
+    window_hours=st.integers(min_value=1, max_value=72),
+    sent_days=st.lists(st.integers(min_value=0, max_value=90), max_size=5),
+)
+def test_bounded_reminders_agree_with_the_day_by_day_definition(
+    zone: str,
+    start: datetime,
+    dues: list[int],
+    days_before: list[int],
+    at: time,
+    autopay: bool,
+    overdue_daily: bool,
+    grace: int,
+    window_hours: int,
+    sent_days: list[int],
+) -> None:
+    now = start.replace(tzinfo=UTC)
+    policy = ReminderPolicy(True, tuple(days_before), at, zone, overdue_daily)
+    today = now.astimezone(ZoneInfo(zone)).date()
+    owing = [
+        _owing(today + timedelta(days=d), key=i, grace_days=grace, autopay=autopay)
+        for i, d in enumerate(dues)
+    ]
+    sent = frozenset((i, "overdue", n) for i in range(len(dues)) for n in sent_days)
+    window = timedelta(hours=window_hours)
+    assert due_reminders(now, policy, owing, sent, window) == due_reminders_oracle(
+        now, policy, owing, sent, window
+    )
+
+
+def test_a_plan_first_due_at_the_earliest_allowed_date_costs_only_its_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """60 installments all overdue since the earliest first due date a plan may have:
+    the work is a few moments per installment, not one per day since then."""
+    now = datetime(2026, 12, 4, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
+    first = now.date() - timedelta(days=MAX_FIRST_DUE_PAST_DAYS)
+    owing = [
+        Owing(k, due_date(first, first.day, k), Decimal("100.00"), autopay=True)
+        for k in range(1, MAX_PLAN_PERIODS + 1)
+    ]
+    policy = ReminderPolicy()
+    computed: list[date] = []
+    real = reminders_module.local_instant
+
+    def counting(day: date, at: time, timezone: str) -> datetime:
+        computed.append(day)
+        return real(day, at, timezone)
+
+    monkeypatch.setattr(reminders_module, "local_instant", counting)
+    due = due_reminders(now, policy, owing)
+    assert len(due.send) == sum(o.due_date < now.date() - timedelta(days=3) for o in owing)
+    # The 6-hour window spans at most two local days, one more for a fall back at midnight.
+    assert len(computed) <= 3 * MAX_PLAN_PERIODS
+    assert min(computed) >= now.date() - timedelta(days=2)

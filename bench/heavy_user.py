@@ -1,0 +1,342 @@
+"""Benchmark: the heaviest account the limits allow, and what it costs everyone else.
+
+Run: .venv/bin/python bench/heavy_user.py [--quick] [--people 4] [--statuses 50]
+     [--background 1000] [--rounds 10]
+
+The heavy user (``core/limits.py``): MAX_OPEN_PLANS plans × MAX_PLAN_PERIODS periods, all
+first due on the earliest date allowed (so all 1,200 installments are overdue, the oldest
+by five years), on auto-repay, MAX_PAYMENT_METHODS payment methods, reminders on at every
+offset (five "days before", the daily overdue notice). Everything is made through the
+services a person's /add and /cards call, so the limits hold. SQLite.
+
+Figures:
+- sweep cost: one sweep's look at that user alone — the auto-debit pass, ``claim_chunk``
+  (its 1,200 overdue reminders claimed), then ``record_outcome`` of the message — at
+  09:00 on ``--rounds`` days in a row; and the look after a /remind toggle (``wake``) the
+  same minute, with nothing new to claim. Target ≤ 50 ms. For comparison, the reminder
+  policy as first written (one overdue reminder per installment per day since its due
+  date, ``tests/unit/reminder_oracle.py``) on the same installments.
+- /status of other users: ``--people`` people each send /status ``--statuses`` times,
+  through the emulator to the bot in its own process (sweep every second, clock from
+  08:59:50 so the heavy user's overdue batch falls due during the run), once without the
+  heavy user in the database and once with them, while they toggle /remind and ask
+  /status at a person's pace. End-to-end p99 (update sent → answer seen); target: with ≤
+  1.2 × without.
+- event loop: in the bot's process a task sleeps 10 ms and records how late it wakes;
+  the longest lateness is the longest time our code held the loop. Target ≤ 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time as clock
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import update
+
+from bench._chat import Person, run_people
+from bench._dataset import FIRST_USER_ID, UserSpec, populate, spread_users
+from bench._harness import BotProcess, TimedEmulator, machine, ms, percentile, wait_for
+from core.db.models import AT_ONCE, User
+from core.db.uow import Database
+from core.domain.reminders import ReminderPolicy, local_instant
+from core.domain.terms import Method
+from core.limits import MAX_OPEN_PLANS, MAX_PAYMENT_METHODS, MAX_PLAN_PERIODS
+from core.services.autopay_sweep import run_due_autopays
+from core.services.books import load_open_plans
+from core.services.clock import local_date
+from core.services.limits import first_due_range
+from core.services.methods import MethodKind, add_method, set_autopay
+from core.services.plans import PlanDraft, add_plan
+from core.services.reminder_sweep import claim_chunk, record_outcome
+from core.services.reminders import update_reminder_settings
+from core.services.users import ensure_user
+from core.services.wakeups import Looked, owing
+from tests.unit.reminder_oracle import due_reminders_oracle
+
+ZONE = "Asia/Shanghai"
+DAY = date(2026, 12, 1)
+NINE = local_instant(DAY, time(9, 0), ZONE)
+AUTOPAY_AT = time(10, 0)
+HEAVY = 1
+OFFSETS = (30, 7, 3, 1, 0)  # the most "days before" a user may choose (MAX_OFFSETS)
+SWEEP_TARGET = 0.050
+RATIO_TARGET = 1.2
+BLOCK_TARGET = 0.100
+HOST_FLAG = "--host"
+
+
+async def add_heavy_user(db: Database, now: datetime) -> None:
+    """The heaviest account, made through the services (so every limit is checked)."""
+    async with db.uow() as uow:
+        await ensure_user(uow, HEAVY, now, language_code="zh-hans")
+    for n in range(MAX_PAYMENT_METHODS):
+        async with db.uow() as uow:
+            view = await add_method(uow, HEAVY, MethodKind.BANK_CARD, f"卡 {n}", f"{n:04d}", now)
+    earliest, _ = first_due_range(local_date(now, ZONE))
+    for n in range(MAX_OPEN_PLANS):
+        draft = PlanDraft(
+            provider="小米",
+            title=f"分期 {n}",
+            principal=Decimal("60000.00"),
+            periods=MAX_PLAN_PERIODS,
+            method=Method.FEE_PER_PERIOD,
+            rate=Decimal("0.006"),
+            first_due=earliest,
+        )
+        async with db.uow() as uow:
+            plan_id = await add_plan(uow, HEAVY, draft, now)
+        async with db.uow() as uow:
+            await set_autopay(uow, HEAVY, plan_id, True, view.method_id)
+    async with db.uow() as uow:
+        await update_reminder_settings(
+            uow, HEAVY, enabled=True, days_before=OFFSETS, overdue_daily=True
+        )
+
+
+async def wake_heavy(db: Database) -> None:
+    async with db.uow() as uow:
+        await uow.session.execute(
+            update(User).where(User.telegram_id == HEAVY).values(next_sweep_at=AT_ONCE)
+        )
+        await uow.commit()
+
+
+async def one_sweep(db: Database, now: datetime) -> tuple[float, int]:
+    """The sweep as bot/jobs.py runs it, minus sending: seconds, and reminders claimed."""
+    started = clock.perf_counter()
+    async with db.uow() as uow:
+        await run_due_autopays(uow, now, AUTOPAY_AT)
+    async with db.uow() as uow:
+        chunk = await claim_chunk(uow, now, users=150, autopay_at=AUTOPAY_AT)
+    items = 0
+    for batch in chunk.batches:
+        items += len(batch.items)
+        async with db.uow() as uow:
+            await record_outcome(uow, batch.log_ids, now, message_id=1)
+    return clock.perf_counter() - started, items
+
+
+async def sweep_cost(workdir: Path, rounds: int) -> dict[str, Any]:
+    db = Database.from_url(f"sqlite+aiosqlite:///{workdir}/sweep.db")
+    await db.migrate()
+    await add_heavy_user(db, NINE - timedelta(days=1))
+    looks: list[float] = []
+    again: list[float] = []
+    claimed: list[int] = []
+    for n in range(rounds):
+        now = NINE + timedelta(days=n, seconds=30)
+        await wake_heavy(db)
+        seconds, items = await one_sweep(db, now)
+        looks.append(seconds)
+        claimed.append(items)
+        await wake_heavy(db)  # a /remind toggle: looked at again at once
+        seconds, items = await one_sweep(db, now + timedelta(seconds=5))
+        again.append(seconds)
+        assert items == 0
+    old = await old_definition_cost(db, NINE + timedelta(seconds=30))
+    await db.dispose()
+    return {"looks": looks, "again": again, "claimed": claimed, "old": old}
+
+
+async def old_definition_cost(db: Database, now: datetime) -> tuple[float, int]:
+    """The reminder policy as first written, on the heavy user's open installments."""
+    async with db.uow() as uow:
+        user = await uow.session.get(User, HEAVY)
+        assert user is not None
+        plans = await load_open_plans(uow.session, [HEAVY])
+        policy = ReminderPolicy(True, OFFSETS, user.remind_time, ZONE, True)
+        view = Looked.of(user, plans[HEAVY], policy, now)
+        items = owing(view)
+    started = clock.process_time()
+    due_reminders_oracle(now, policy, items)
+    return clock.process_time() - started, len(items)
+
+
+# ----------------------------------------------------------------- the bot's process
+
+
+async def host(argv: list[str]) -> dict[str, Any]:
+    """The bot as bench/_bot_host.py serves it, with an event-loop lag monitor."""
+    from bench import _bot_host
+
+    parser = argparse.ArgumentParser()
+    for name in ("--mode", "--database-url", "--base-url", "--clock-start", "--record"):
+        parser.add_argument(name, default="")
+    parser.add_argument("--sweep-seconds", type=float, default=0)
+    args = parser.parse_args(argv)
+    lateness: list[list[float]] = []
+
+    async def monitor() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.010)
+            # Monotonic clock, shared by the processes: the parent keeps the measured span.
+            lateness.append([clock.monotonic(), loop.time() - before - 0.010])
+
+    watch = asyncio.create_task(monitor())
+    handled = await _bot_host.serve(args)
+    watch.cancel()
+    return {"record": args.record, "handled": handled, "lateness": lateness}
+
+
+def start_host(workdir: Path, url: str, base_url: str, record: Path) -> BotProcess:
+    start = (NINE - timedelta(seconds=10)).isoformat()
+    args = [__file__, HOST_FLAG, "--mode", "repaybot", "--database-url", url]
+    args += ["--base-url", base_url, "--clock-start", start, "--sweep-seconds", "1"]
+    args += ["--record", str(record)]
+    return BotProcess(args, workdir)
+
+
+async def build_chat_database(path: Path, background: int, people: int, heavy: bool) -> None:
+    db = Database.from_url(f"sqlite+aiosqlite:///{path}")
+    await db.migrate()
+    others = spread_users(background, DAY, NINE)
+    remind = local_instant(DAY + timedelta(days=1), time(9, 0), ZONE)
+    person = UserSpec(time(9, 0), (DAY,), remind, periods=6)
+
+    def spec(index: int) -> UserSpec:
+        return others(index) if index < background else person
+
+    await populate(db, spec, background + people, now=NINE - timedelta(days=30))
+    if heavy:
+        await add_heavy_user(db, NINE - timedelta(days=1))
+    await db.dispose()
+
+
+HEAVY_SCRIPT = (("say", "/remind"), ("tap", "开 / 关提醒"), ("say", "/status"))
+
+
+async def chat_run(
+    workdir: Path, args: argparse.Namespace, heavy: bool
+) -> dict[str, Any]:  # fmt: skip
+    name = "with" if heavy else "without"
+    database = workdir / f"chat-{name}.db"
+    await build_chat_database(database, args.background, args.people, heavy)
+    record = workdir / f"{name}.json"
+    ids = [FIRST_USER_ID + args.background + i for i in range(args.people)]
+    async with TimedEmulator() as emu:
+        for user_id in [*ids, HEAVY]:
+            emu.user(user_id, f"P{user_id}", language_code="zh-hans")
+        for index in range(args.background):
+            emu.user(FIRST_USER_ID + index, "B", language_code="zh-hans")
+        bot = start_host(workdir, f"sqlite+aiosqlite:///{database}", emu.base_url, record)
+        bot.start()
+        try:
+            if not await wait_for(lambda: "getUpdates" in emu.first_call, 60):
+                raise RuntimeError(f"the bot did not start:\n{bot.log_tail()}")
+            await run_people(emu, [Person(i, (("say", "/status"),)) for i in ids])  # warm up
+            people = [Person(i, (("say", "/status"),) * args.statuses) for i in ids]
+            measured_from = clock.monotonic()
+            heavy_person = Person(HEAVY, HEAVY_SCRIPT * (args.statuses // 3 + 1))
+            crowd = [*people, heavy_person] if heavy else people
+            wall = await run_people(emu, crowd, timeout=600)
+            await asyncio.sleep(2)  # a last sweep or two
+        finally:
+            bot.stop()
+        heavy_sends = [
+            t for t in emu.timeline if str(t.chat_id) == str(HEAVY) and t.method == "sendMessage"
+        ]
+    data = json.loads(record.read_text())
+    lateness = [late for at, late in data["lateness"] if at >= measured_from]
+    steps = [s for p in people for _, s in p.latencies]
+    return {
+        "name": name,
+        "steps": steps,
+        "p50": percentile(steps, 50),
+        "p99": percentile(steps, 99),
+        "max": max(steps),
+        "wall": wall,
+        "errors": [p.error for p in crowd if p.error],
+        "block": max(lateness, default=0.0),
+        "block_p99": percentile(lateness, 99),
+        "heavy_steps": len(heavy_person.latencies) if heavy else 0,
+        "heavy_sends": [t.status for t in heavy_sends],
+    }
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory(prefix="repaybot-heavy-") as tmp:
+        workdir = Path(tmp)
+        cost = await sweep_cost(workdir, args.rounds)
+        looks, again = cost["looks"], cost["again"]
+        print(
+            f"\nheavy user: {MAX_OPEN_PLANS} plans × {MAX_PLAN_PERIODS} periods, all overdue "
+            f"since the earliest first due date, {MAX_PAYMENT_METHODS} methods, "
+            f"reminders at {OFFSETS} days before and daily overdue"
+        )
+        print(
+            f"one sweep of that user at 09:00 ({args.rounds} days, {cost['claimed'][0]} "
+            f"reminders claimed each): p50 {ms(percentile(looks, 50))}, max {ms(max(looks))}"
+        )
+        print(
+            f"the look after a /remind toggle (nothing new): p50 {ms(percentile(again, 50))}, "
+            f"max {ms(max(again))}"
+        )
+        seconds, installments = cost["old"]
+        print(
+            f"the reminder policy as first written, same {installments} installments: "
+            f"{seconds:.2f} s of CPU for one look"
+        )
+        worst = max(*looks, *again)
+        verdict = "meets" if worst <= SWEEP_TARGET else "MISSES"
+        print(f"sweep cost: max {ms(worst)} {verdict} the 50 ms target")
+        if args.no_chat:
+            return
+        runs = [await chat_run(workdir, args, heavy) for heavy in (False, True)]
+        print(
+            f"\n/status of {args.people} other people × {args.statuses}, end to end "
+            "(sweep every 1 s)"
+        )
+        for r in runs:
+            print(
+                f"  {r['name']:<8} the heavy user: p50 {ms(r['p50'])}, p99 {ms(r['p99'])}, "
+                f"max {ms(r['max'])}; longest event-loop block {ms(r['block'])} "
+                f"(p99 {ms(r['block_p99'])}); wall {r['wall']:.1f} s"
+                + (f"; errors {r['errors'][:2]}" if r["errors"] else "")
+            )
+        heavy = runs[1]
+        print(
+            f"  heavy user meanwhile: {heavy['heavy_steps']} steps answered; "
+            f"{len(heavy['heavy_sends'])} messages sent to them, statuses "
+            f"{sorted(set(heavy['heavy_sends']))}"
+        )
+        ratio = runs[1]["p99"] / runs[0]["p99"]
+        verdict = "meets" if ratio <= RATIO_TARGET else "MISSES"
+        print(f"/status p99 with / without: {ratio:.2f}× {verdict} the 1.2× target")
+        block = max(r["block"] for r in runs)
+        verdict = "meets" if block <= BLOCK_TARGET else "MISSES"
+        print(f"longest event-loop block: {ms(block)} {verdict} the 100 ms target")
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == HOST_FLAG:
+        result = asyncio.run(host(sys.argv[2:]))
+        Path(result.pop("record")).write_text(json.dumps(result))
+        return
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="3 rounds, 20 /status each")
+    parser.add_argument("--people", type=int, default=4)
+    parser.add_argument("--statuses", type=int, default=50)
+    parser.add_argument("--background", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--no-chat", action="store_true", help="the sweep cost only")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.statuses = 3, 20
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""The reminder policy as first written: every moment of an installment since its due
+date, one overdue reminder a day however long ago that was. Its cost grows with the days
+since the due date (issue 10 §3), so it lives here, as the definition the bounded
+``core.domain.reminders`` must agree with on ordinary inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from core.domain.reminders import (
+    CATCH_UP_WINDOW,
+    DueNow,
+    Owing,
+    Reminder,
+    ReminderKind,
+    ReminderPolicy,
+    local_instant,
+)
+
+
+def all_moments(owing: Owing, policy: ReminderPolicy, today: date) -> list[Reminder]:
+    """Every reminder of one installment up to ``today`` (local), in firing order."""
+    if not policy.enabled:
+        return []
+    found: list[Reminder] = []
+
+    def add(kind: ReminderKind, day: date, offset: int) -> None:
+        if day <= today:
+            found.append(
+                Reminder(kind, owing.key, offset, local_instant(day, policy.at, policy.timezone))
+            )
+
+    for days in policy.days_before:
+        add(ReminderKind.BEFORE_DUE, owing.due_date - timedelta(days=days), days)
+    if owing.autopay:
+        add(ReminderKind.AUTOPAY_NOTICE, owing.due_date - timedelta(days=1), 1)
+    if policy.overdue_daily:
+        first = owing.due_date + timedelta(days=owing.grace_days + 1)
+        for n in range(max((today - first).days + 1, 0)):
+            day = first + timedelta(days=n)
+            add(ReminderKind.OVERDUE, day, (day - owing.due_date).days)
+    return sorted(found, key=lambda r: (r.fire_at, r.kind.value))
+
+
+def _relevance(reminder: Reminder) -> tuple[datetime, int]:
+    rank = {ReminderKind.OVERDUE: 2, ReminderKind.AUTOPAY_NOTICE: 1, ReminderKind.BEFORE_DUE: 0}
+    return reminder.fire_at, rank[reminder.kind]
+
+
+def due_reminders_oracle(
+    now: datetime,
+    policy: ReminderPolicy,
+    owing: Iterable[Owing],
+    sent: frozenset[tuple[int, str, int]] = frozenset(),
+    window: timedelta = CATCH_UP_WINDOW,
+) -> DueNow:
+    today = now.astimezone(ZoneInfo(policy.timezone)).date()
+    chosen: list[Reminder] = []
+    settled: set[tuple[int, str, int]] = set()
+    for item in owing:
+        fresh = [
+            r
+            for r in all_moments(item, policy, today)
+            if now - window < r.fire_at <= now and r.dedup_key not in sent
+        ]
+        if fresh:
+            chosen.append(max(fresh, key=_relevance))
+            settled.update(r.dedup_key for r in fresh)
+    return DueNow(tuple(sorted(chosen, key=lambda r: (r.fire_at, r.key))), frozenset(settled))
