@@ -35,6 +35,7 @@ from core.db.uow import Database
 from core.domain.reminders import ReminderKind
 from core.failpoints import SEND_AFTER, SEND_BEFORE, failpoint
 from core.services.autopay_sweep import AutopayReceipt, run_due_autopays
+from core.services.quotes import purge_expired_quotes
 from core.services.reminder_sweep import (
     ReminderBatch,
     ReminderItem,
@@ -194,6 +195,8 @@ async def sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
         clock=d.clock,
         metrics=d.metrics,
     )
+    async with d.db.uow() as uow:  # one bounded batch a tick: a backlog drains over ticks
+        await purge_expired_quotes(uow, d.clock())
 
 
 async def run_sweep(
