@@ -9,9 +9,9 @@ import asyncio
 import errno
 import logging
 import re
+import signal
 import sys
 import time
-from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import Update
@@ -19,6 +19,7 @@ from telegram.error import Conflict
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes
 
 from bot.app import build_application
+from bot.webhook_server import WebhookServer
 from core.db.uow import Database
 from core.settings import Settings, get_settings
 
@@ -173,17 +174,58 @@ def webhook_problems(settings: Settings) -> list[str]:
     return problems
 
 
-def webhook_arguments(settings: Settings) -> dict[str, Any]:
-    """PTB's webhook arguments (all but ``listen``) for valid webhook settings."""
+async def start_webhook(
+    app: Application,  # type: ignore[type-arg]
+    settings: Settings,
+    host: str | None = None,
+) -> WebhookServer:
+    """Listen on WEBHOOK_HOST:WEBHOOK_PORT, then register the webhook (valid settings only).
+
+    Listening comes first, so a port in use stops the instance before it tells Telegram
+    anything. Every instance sets the same webhook at start (harmless); none deletes it
+    on stop, and pending updates are kept for the instances still running."""
     assert settings.webhook_secret is not None
-    return {
-        "port": settings.webhook_port,
-        "url_path": urlsplit(settings.webhook_url).path,
-        "webhook_url": settings.webhook_url,
-        "secret_token": settings.webhook_secret.get_secret_value(),
-        "allowed_updates": Update.ALL_TYPES,
-        "drop_pending_updates": False,
-    }
+    secret = settings.webhook_secret.get_secret_value()
+    path = urlsplit(settings.webhook_url).path
+    server = WebhookServer(app, path=path, secret=secret)
+    await server.start(settings.webhook_host if host is None else host, settings.webhook_port)
+    try:
+        await app.bot.set_webhook(
+            url=settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+        )
+    except BaseException:
+        await server.stop()
+        raise
+    return server
+
+
+async def serve_webhook(app: Application, settings: Settings) -> None:  # type: ignore[type-arg]
+    """What ``Application.run_webhook`` does, with our webhook server in place of PTB's:
+    initialize, post_init, listen and register, start; on SIGINT or SIGTERM the reverse."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    await app.initialize()
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        server = await start_webhook(app, settings)
+        try:
+            await app.start()
+            await stopping.wait()
+            await app.stop()
+            if app.post_stop is not None:
+                await app.post_stop(app)
+        finally:
+            await server.stop()
+    finally:
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
 
 
 def webhook(args: argparse.Namespace) -> int:
@@ -198,14 +240,13 @@ def webhook(args: argparse.Namespace) -> int:
         return 2
     app = _application(settings)
     try:
-        # Every instance sets the same webhook at start (harmless); none deletes it on stop,
-        # and pending updates are kept for the instances still running.
-        app.run_webhook(listen="0.0.0.0", **webhook_arguments(settings))
+        asyncio.run(serve_webhook(app, settings))
     except OSError as exc:
         if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
             raise
         print(
-            f"repaybot webhook: cannot listen on WEBHOOK_PORT {settings.webhook_port}: {exc}",
+            f"repaybot webhook: cannot listen on WEBHOOK_HOST:WEBHOOK_PORT "
+            f"{settings.webhook_host}:{settings.webhook_port}: {exc}",
             file=sys.stderr,
         )
         return 1
@@ -223,7 +264,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     sub = commands.add_parser(
         "webhook",
         help="run the bot on a webhook (behind an https reverse proxy; several instances may run)",
-        description="Listens on WEBHOOK_PORT for the updates Telegram posts to WEBHOOK_URL, "
-        "checking WEBHOOK_SECRET; registers the webhook at start and leaves it set on stop.",
+        description="Listens on WEBHOOK_HOST:WEBHOOK_PORT for the updates Telegram posts to "
+        "WEBHOOK_URL, checking WEBHOOK_SECRET; registers the webhook at start and leaves it "
+        "set on stop.",
     )
     sub.set_defaults(handler=webhook)
