@@ -24,7 +24,12 @@ RUN pip install /wheels/*.whl \
     && mkdir -p /app/data \
     && chown -R repaybot:repaybot /app
 WORKDIR /app
-ENV DATABASE_URL=sqlite+aiosqlite:////app/data/repaybot.db
+# Outside a container both servers listen on loopback only (the defaults); inside one,
+# loopback is unreachable from the published ports, so they listen on every address of
+# the container's own network. Publish them on the host's loopback (-p 127.0.0.1:8080:8080).
+ENV DATABASE_URL=sqlite+aiosqlite:////app/data/repaybot.db \
+    HTTP_HOST=0.0.0.0 \
+    WEBHOOK_HOST=0.0.0.0
 VOLUME ["/app/data"]
 USER repaybot
 # 8080: /healthz and /metrics (HTTP_PORT); 8443: the webhook server (WEBHOOK_PORT).

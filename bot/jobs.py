@@ -37,6 +37,7 @@ from core.domain.reminders import ReminderKind
 from core.failpoints import SEND_AFTER, SEND_BEFORE, failpoint
 from core.services.autopay_sweep import AutopayReceipt, run_due_autopays
 from core.services.chat_state import purge_processed_updates
+from core.services.quotes import purge_expired_quotes
 from core.services.reminder_sweep import (
     ReminderBatch,
     ReminderItem,
@@ -207,7 +208,8 @@ async def sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
         clock=d.clock,
         metrics=d.metrics,
     )
-    async with d.db.uow() as uow:
+    async with d.db.uow() as uow:  # one bounded batch a tick: a backlog drains over ticks
+        await purge_expired_quotes(uow, d.clock())
         await purge_processed_updates(uow, d.clock())
         await uow.commit()
 

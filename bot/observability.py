@@ -167,7 +167,7 @@ class HealthServer:
         response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
         return response
 
-    async def start(self, port: int, host: str = "0.0.0.0") -> None:
+    async def start(self, port: int, host: str = "127.0.0.1") -> None:
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)

@@ -9,23 +9,38 @@ import asyncio
 import errno
 import logging
 import re
+import signal
 import sys
 import time
-from typing import Any
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InvalidRequestError,
+    NoSuchModuleError,
+    SQLAlchemyError,
+)
 from telegram import Update
-from telegram.error import Conflict
+from telegram.error import Conflict, InvalidToken
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes
 
 from bot.app import build_application
+from bot.redaction import Redactor, install, settings_secrets
+from bot.webhook_server import WebhookServer
 from core.db.uow import Database
+from core.importer.command import BadDatabaseUrl, database_url
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 # What Telegram accepts as setWebhook's secret_token.
 SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# Exit codes (README "The command line"): 1 the database cannot be reached, or the port
+# is taken; 2 a setting is missing or refused; 3 Telegram serves another poller.
+DATABASE_EXIT = 1
+SETTINGS_EXIT = 2
 CONFLICT_EXIT = 3
 # Telegram answers Conflict to the *older* of two pollers first (the newer getUpdates ends
 # it); the older one retries a second later and ends the newer one's. So a Conflict in the
@@ -47,6 +62,12 @@ Or a webhook is set for this bot token: updates go to the `repaybot webhook` ins
 keep using those, or stop them and poll with `repaybot run --delete-webhook`.
 """
 
+DRIVERS = "RepayBot takes sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER:PASS@HOST/DB"
+BAD_TOKEN = (
+    "Telegram refused BOT_TOKEN (revoked, or mistyped): copy it again from @BotFather "
+    "(/mybots, API Token)"
+)
+
 WEBHOOK_IS_SET = """\
 repaybot run: a webhook is set for this bot token ({url}), so Telegram sends the updates
 there (`repaybot webhook` instances may be serving it); polling would delete it.
@@ -54,24 +75,81 @@ Keep using `repaybot webhook`, or stop those instances and run `repaybot run --d
 """
 
 
-def configure_logging() -> None:
+def configure_logging(redact: Redactor | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if redact is not None:
+        install(redact)
+
+
+class StartupError(Exception):
+    """Why the bot cannot start, in one line, and the exit code that says so."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 async def _migrate(db: Database) -> None:
-    await db.migrate()
-    await db.dispose()  # its connections belong to this loop, not to PTB's
+    try:
+        await db.migrate()
+    finally:
+        await db.dispose()  # its connections belong to this loop, not to PTB's
+
+
+def _database(settings: Settings) -> Database:
+    """The database of DATABASE_URL, migrated; a ``StartupError`` when it cannot be used."""
+    try:
+        url, shown = database_url(settings.database_url)
+        db = Database.from_url(url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    except (
+        BadDatabaseUrl,
+        ArgumentError,
+        NoSuchModuleError,
+        InvalidRequestError,
+        ImportError,
+    ) as e:
+        message = f"DATABASE_URL cannot be used: {_first_line(e)} ({DRIVERS})"
+        raise StartupError(message, SETTINGS_EXIT) from e
+    except OSError as e:  # a SQLite file's folder that cannot be made
+        raise StartupError(f"database {shown} cannot be opened: {e}", DATABASE_EXIT) from e
+    try:
+        # PTB reads the persisted conversations (our bot_state table) in initialize(),
+        # before post_init gets to migrate: a fresh database needs its tables first.
+        asyncio.run(_migrate(db))
+    except (SQLAlchemyError, OSError) as exc:
+        cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        reason = _first_line(cause)
+        raise StartupError(f"database {shown} cannot be reached: {reason}", DATABASE_EXIT) from exc
+    return db
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _application(settings: Settings) -> Application:  # type: ignore[type-arg]
-    configure_logging()
-    db = Database.from_url(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-    # PTB reads the persisted conversations (our bot_state table) in initialize(), before
-    # post_init gets to migrate: a fresh database needs its tables first.
-    asyncio.run(_migrate(db))
-    return build_application(settings, db)
+    configure_logging(Redactor(settings_secrets(settings)))
+    return build_application(settings, _database(settings))
+
+
+def _serve(command: str, settings: Settings, serve: Callable[[], int]) -> int:
+    """Run ``serve``; whatever stops it is said in one line (or a log entry), secrets
+    replaced, with the exit code documented in the README."""
+    redact = Redactor(settings_secrets(settings))
+    try:
+        return serve()
+    except StartupError as exc:
+        message, code = str(exc), exc.code
+    except InvalidToken:
+        message, code = BAD_TOKEN, SETTINGS_EXIT
+    except Exception:  # logged through the redacting filter, never printed raw
+        log.critical("repaybot %s stopped by an unexpected error", command, exc_info=True)
+        return 1
+    print(f"repaybot {command}: {redact(message)}", file=sys.stderr)
+    return code
 
 
 class PollingGuard:
@@ -129,14 +207,18 @@ def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     if settings.bot_token is None:
         print(NO_TOKEN.format(command="run"), file=sys.stderr, end="")
-        return 2
-    app = _application(settings)
-    guard = PollingGuard(app, delete_webhook=getattr(args, "delete_webhook", False))
-    app.run_polling(allowed_updates=Update.ALL_TYPES)
-    if guard.problem is not None:
-        print(guard.problem, file=sys.stderr, end="")
-        return CONFLICT_EXIT
-    return 0
+        return SETTINGS_EXIT
+
+    def poll() -> int:
+        app = _application(settings)
+        guard = PollingGuard(app, delete_webhook=getattr(args, "delete_webhook", False))
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        if guard.problem is not None:
+            print(guard.problem, file=sys.stderr, end="")
+            return CONFLICT_EXIT
+        return 0
+
+    return _serve("run", settings, poll)
 
 
 def _is_https(url: str) -> bool:
@@ -173,43 +255,84 @@ def webhook_problems(settings: Settings) -> list[str]:
     return problems
 
 
-def webhook_arguments(settings: Settings) -> dict[str, Any]:
-    """PTB's webhook arguments (all but ``listen``) for valid webhook settings."""
+async def start_webhook(
+    app: Application,  # type: ignore[type-arg]
+    settings: Settings,
+    host: str | None = None,
+) -> WebhookServer:
+    """Listen on WEBHOOK_HOST:WEBHOOK_PORT, then register the webhook (valid settings only).
+
+    Listening comes first, so a port in use stops the instance before it tells Telegram
+    anything. Every instance sets the same webhook at start (harmless); none deletes it
+    on stop, and pending updates are kept for the instances still running."""
     assert settings.webhook_secret is not None
-    return {
-        "port": settings.webhook_port,
-        "url_path": urlsplit(settings.webhook_url).path,
-        "webhook_url": settings.webhook_url,
-        "secret_token": settings.webhook_secret.get_secret_value(),
-        "allowed_updates": Update.ALL_TYPES,
-        "drop_pending_updates": False,
-    }
+    secret = settings.webhook_secret.get_secret_value()
+    path = urlsplit(settings.webhook_url).path
+    server = WebhookServer(app, path=path, secret=secret)
+    await server.start(settings.webhook_host if host is None else host, settings.webhook_port)
+    try:
+        await app.bot.set_webhook(
+            url=settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+        )
+    except BaseException:
+        await server.stop()
+        raise
+    return server
+
+
+async def serve_webhook(app: Application, settings: Settings) -> None:  # type: ignore[type-arg]
+    """What ``Application.run_webhook`` does, with our webhook server in place of PTB's:
+    initialize, post_init, listen and register, start; on SIGINT or SIGTERM the reverse."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    await app.initialize()
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        server = await start_webhook(app, settings)
+        try:
+            await app.start()
+            await stopping.wait()
+            await app.stop()
+            if app.post_stop is not None:
+                await app.post_stop(app)
+        finally:
+            await server.stop()
+    finally:
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
 
 
 def webhook(args: argparse.Namespace) -> int:
     settings = get_settings()
     if settings.bot_token is None:
         print(NO_TOKEN.format(command="webhook"), file=sys.stderr, end="")
-        return 2
+        return SETTINGS_EXIT
     problems = webhook_problems(settings)
     if problems:
         for problem in problems:
             print(f"repaybot webhook: {problem}", file=sys.stderr)
-        return 2
-    app = _application(settings)
-    try:
-        # Every instance sets the same webhook at start (harmless); none deletes it on stop,
-        # and pending updates are kept for the instances still running.
-        app.run_webhook(listen="0.0.0.0", **webhook_arguments(settings))
-    except OSError as exc:
-        if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
-            raise
-        print(
-            f"repaybot webhook: cannot listen on WEBHOOK_PORT {settings.webhook_port}: {exc}",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
+        return SETTINGS_EXIT
+
+    def serve() -> int:
+        app = _application(settings)
+        try:
+            asyncio.run(serve_webhook(app, settings))
+        except OSError as exc:
+            if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+                raise
+            where = f"{settings.webhook_host}:{settings.webhook_port}"
+            message = f"cannot listen on WEBHOOK_HOST:WEBHOOK_PORT {where}: {exc}"
+            raise StartupError(message, 1) from exc
+        return 0
+
+    return _serve("webhook", settings, serve)
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -223,7 +346,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     sub = commands.add_parser(
         "webhook",
         help="run the bot on a webhook (behind an https reverse proxy; several instances may run)",
-        description="Listens on WEBHOOK_PORT for the updates Telegram posts to WEBHOOK_URL, "
-        "checking WEBHOOK_SECRET; registers the webhook at start and leaves it set on stop.",
+        description="Listens on WEBHOOK_HOST:WEBHOOK_PORT for the updates Telegram posts to "
+        "WEBHOOK_URL, checking WEBHOOK_SECRET; registers the webhook at start and leaves it "
+        "set on stop.",
     )
     sub.set_defaults(handler=webhook)

@@ -28,9 +28,12 @@ class Settings(BaseSettings):
     default_language: Literal["zh", "en"] = "zh"
     webhook_url: str = ""
     webhook_port: int = Field(default=8443, ge=1, le=65535)
+    # Loopback unless told otherwise: the reverse proxy on the same host reaches it, the
+    # internet does not (the container sets 0.0.0.0: its own network is the boundary).
+    webhook_host: str = "127.0.0.1"
     webhook_secret: SecretStr | None = None
     http_port: int = Field(default=8080, ge=0, le=65535)
-    http_host: str = "0.0.0.0"
+    http_host: str = "127.0.0.1"  # /metrics tells who uses the bot how much: not public
     quote_ttl_seconds: int = Field(default=600, ge=30)
     conversation_timeout_seconds: int = Field(default=600, ge=1)
     autopay_time: time = time(10, 0)
@@ -41,6 +44,8 @@ class Settings(BaseSettings):
     # How long a handler keeps trying after a passing database fault before apologising.
     db_retry_seconds: float = Field(default=10, ge=0, le=120)
     max_topup: Decimal = Decimal("50000.00")
+    # /forget keeps payments and their allocation lines under a pseudonym (README "Privacy").
+    forget_keeps_payment_records: bool = False
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -70,4 +70,24 @@ def test_compose_runs_the_bot_against_its_postgres_once_healthy() -> None:
     assert url.database == db["environment"]["POSTGRES_DB"]
     assert "${POSTGRES_PASSWORD:-repaybot}" in db["environment"]["POSTGRES_PASSWORD"]
     assert any(str(env["HTTP_PORT"]) in port for port in bot["ports"])
+    # Inside the container every address; on the host, loopback only.
+    assert env["HTTP_HOST"] == "0.0.0.0"
+    assert all(port.startswith("127.0.0.1:") for port in bot["ports"])
     assert "pgdata" in compose["volumes"]
+
+
+def _env_of(lines: list[str]) -> dict[str, str]:
+    """NAME=value pairs of the Dockerfile's ENV lines (of the last stage, the runtime)."""
+    runtime = lines[max(i for i, line in enumerate(lines) if line.startswith("FROM ")) :]
+    pairs = [p for line in runtime if line.startswith("ENV ") for p in line.split()[1:]]
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+def test_servers_listen_on_loopback_unless_the_container_says_otherwise() -> None:
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert defaults.http_host == "127.0.0.1"  # /healthz and /metrics are not public
+    assert defaults.webhook_host == "127.0.0.1"  # the reverse proxy is on the same host
+    env = _env_of(_dockerfile())
+    # A published port reaches the container's own address, never its loopback.
+    assert env["HTTP_HOST"] == "0.0.0.0"
+    assert env["WEBHOOK_HOST"] == "0.0.0.0"

@@ -10,8 +10,8 @@ from bot.deps import deps
 from bot.handlers.common import current_user, show
 from bot.keyboards import choice_keyboard
 from bot.texts import esc, t
+from core.services.forget import forget_user, scrub
 from core.services.history import PAYMENT_COLUMNS, SCHEDULE_COLUMNS, export_rows, to_csv
-from core.services.users import forget_user
 
 DEFAULT_GRACE_DAYS = 3
 
@@ -50,11 +50,13 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Ask before deleting everything."""
+    """Ask before deleting, saying what goes and what the operator keeps."""
     user = await current_user(update, context)
     lang = user.language
+    keep = deps(context).settings.forget_keeps_payment_records
     options = [(t(lang, "button.forget_yes"), "yes"), (t(lang, "button.cancel"), "no")]
-    await show(update, t(lang, "forget.ask"), choice_keyboard(Action.FORGET, options), edit=False)
+    text = t(lang, "forget.ask_keep" if keep else "forget.ask")
+    await show(update, text, choice_keyboard(Action.FORGET, options), edit=False)
 
 
 async def forget_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -66,7 +68,10 @@ async def forget_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if decode(query.data).args[0] != "yes":
         await show(update, t(user.language, "common.cancelled"))
         return
-    async with deps(context).db.uow() as uow:
-        await forget_user(uow, user.telegram_id)
+    d = deps(context)
+    keep = d.settings.forget_keeps_payment_records
+    async with d.db.uow() as uow:
+        await forget_user(uow, user.telegram_id, d.clock(), keep_payment_records=keep)
+    await scrub(d.db)
     context.application.drop_user_data(user.telegram_id)
-    await show(update, t(user.language, "forget.done"))
+    await show(update, t(user.language, "forget.done_keep" if keep else "forget.done"))

@@ -20,6 +20,9 @@ from core.services.plans import list_plans
 from core.services.users import get_user
 
 MAX_PAGE_SIZE = 50
+# A cell starting with one of these is run as a formula by spreadsheet programs (OWASP
+# "CSV Injection"): a typed title like =HYPERLINK(...) must arrive as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +165,7 @@ async def export_rows(uow: UnitOfWork, user_id: int, now: datetime) -> Export:
     schedule: list[tuple[str, ...]] = [
         (
             str(plan.plan_id),
-            plan.title,
+            typed_text(plan.title),
             str(i.period),
             i.due_date.isoformat(),
             str(i.charged.principal),
@@ -196,12 +199,19 @@ def _payment_row(item: PaymentView) -> tuple[str, ...]:
         item.kind,
         item.status,
         item.failure_reason or "",
-        item.method_label or "",
+        typed_text(item.method_label or ""),
         str(parts.penalty),
         str(parts.fee),
         str(parts.interest),
         str(parts.principal),
     )
+
+
+def typed_text(value: str) -> str:
+    """A cell of text the user typed, made inert for spreadsheets: a leading apostrophe
+    before a formula character. Only typed text gets it: amounts are ours and a negative
+    one must stay a number."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def to_csv(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

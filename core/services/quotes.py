@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import delete, exists, select
 
-from core.db.models import PaymentMethodRow, QuoteRow
+from core.db.models import PaymentMethodRow, PaymentRow, QuoteRow
 from core.db.uow import UnitOfWork
 from core.domain.allocation import AllocationLine, OverpaymentError
 from core.domain.ledger import Parts
@@ -39,6 +39,10 @@ from core.services.errors import (
 from core.services.users import get_user
 
 DEFAULT_TTL = timedelta(minutes=10)
+# An expired quote is kept this long, so that a late tap on its Confirm still gets
+# "expired, here is a fresh quote" rather than "not found"; then it is purged.
+EXPIRED_QUOTE_RETENTION = timedelta(days=7)
+PURGE_BATCH = 500  # quotes deleted per call: one short write transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,3 +240,26 @@ async def requote_with_method(
     row = await _own_quote(uow, user_id, quote_id)
     ttl = row.expires_at - row.created_at
     return await create_quote(uow, user_id, request_of(row), now, method_id=method_id, ttl=ttl)
+
+
+async def purge_expired_quotes(
+    uow: UnitOfWork,
+    now: datetime,
+    *,
+    retention: timedelta = EXPIRED_QUOTE_RETENTION,
+    batch: int = PURGE_BATCH,
+) -> int:
+    """Delete up to ``batch`` quotes expired for longer than ``retention``; how many.
+
+    A quote a payment was made from stays: the payment's ``quote_id`` points at it, and
+    the quote is the record of what was priced. Callers repeat until it returns fewer
+    than ``batch``, each call in a transaction of its own, so no purge holds the write
+    lock for long.
+    """
+    paid_from = exists().where(PaymentRow.quote_id == QuoteRow.id)
+    ids = select(QuoteRow.id).where(QuoteRow.expires_at < now - retention, ~paid_from)
+    doomed = list(await uow.session.scalars(ids.limit(batch)))
+    if doomed:
+        await uow.session.execute(delete(QuoteRow).where(QuoteRow.id.in_(doomed)))
+    await uow.commit()
+    return len(doomed)

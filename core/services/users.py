@@ -1,4 +1,4 @@
-"""Users: registration on first contact, language and zone, activity, and forgetting."""
+"""Users: registration on first contact, language and zone, activity (forgetting: forget.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core.db.models import AT_ONCE, BotStateRow, User
+from core.db.models import AT_ONCE, User
 from core.db.uow import UnitOfWork
 from core.services.errors import InvalidInput, NotFound
 
@@ -120,16 +120,5 @@ async def set_active(uow: UnitOfWork, telegram_id: int, active: bool) -> bool:
     if active and not user.active:
         user.next_sweep_at = AT_ONCE  # back: look at them at once
     user.active = active
-    await uow.commit()
-    return True
-
-
-async def forget_user(uow: UnitOfWork, telegram_id: int) -> bool:
-    """Delete the user and, by cascade, every plan, payment, card and quote of theirs,
-    and the chat's saved conversation state."""
-    if await uow.session.get(User, telegram_id) is None:
-        return False
-    await uow.session.execute(delete(User).where(User.telegram_id == telegram_id))
-    await uow.session.execute(delete(BotStateRow).where(BotStateRow.user_id == telegram_id))
     await uow.commit()
     return True

@@ -23,6 +23,7 @@ from core.services.history import (
     export_rows,
     list_payments,
     to_csv,
+    typed_text,
 )
 from core.services.methods import MethodKind
 from core.services.payments import Outcome
@@ -242,3 +243,28 @@ async def test_export_rows_and_csv(db: Database, make: Any, now: datetime) -> No
         assert parsed[0] == list(columns)
         assert [tuple(row) for row in parsed[1:]] == [tuple(row) for row in data]
     assert to_csv(PAYMENT_COLUMNS, []) == ",".join(PAYMENT_COLUMNS) + "\n"
+
+
+async def test_export_makes_typed_formulas_inert(db: Database, make: Any, now: datetime) -> None:
+    """A title or card label typed as a spreadsheet formula arrives as text (OWASP CSV
+    injection); our own figures, negative ones included, stay numbers."""
+    formula = '=HYPERLINK("http://x","y")'
+    user, _ = await make.user(label="@SUM(A1:A9)")
+    await make.plan(user, make.fee_plan(title=formula))
+    await make.plan(user, make.free_plan(title="-Phone", periods=6, principal="600.00"))
+    await make.plan(user, make.free_plan(title="a=b+c", periods=6, principal="600.00"))
+    bill = await make.pay(user, QuoteKind.BILL)
+    async with db.uow() as uow:
+        export = await export_rows(uow, user, now + timedelta(hours=1))
+
+    titles = {row[1] for row in export.schedule}
+    assert titles == {"'" + formula, "'-Phone", "a=b+c"}
+    [paid] = [row for row in export.payments if row[0] == str(bill.payment_id)]
+    assert paid[7] == "'@SUM(A1:A9)"
+    parsed = list(csv.reader(io.StringIO(to_csv(SCHEDULE_COLUMNS, export.schedule))))
+    assert {row[1] for row in parsed[1:]} == titles
+    for row in parsed[1:]:  # amounts are written as we format them, never prefixed
+        assert all(not cell.startswith("'") for cell in row[4:10])
+        assert all(Decimal(cell) >= 0 for cell in row[4:10])
+    # Typed text is stripped of surrounding blanks, but an import could still bring these.
+    assert [typed_text(s) for s in ("\tx", "\rx", "+1", "x")] == ["'\tx", "'\rx", "'+1", "x"]

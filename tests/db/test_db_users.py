@@ -22,11 +22,11 @@ from core.db.models import (
 from core.db.uow import Database
 from core.domain.quotes import QuoteKind
 from core.services.errors import InvalidInput, NotFound
+from core.services.forget import forget_user
 from core.services.methods import MethodKind
 from core.services.payments import Outcome
 from core.services.users import (
     ensure_user,
-    forget_user,
     get_user,
     normalize_language,
     set_active,
@@ -183,14 +183,14 @@ async def test_forget_user_deletes_everything_of_theirs_only(db: Database, make:
     assert all(with_both[name] > before[name] for name in before), (before, with_both)
 
     async with db.uow() as uow:
-        assert await forget_user(uow, 1001) is True
+        assert await forget_user(uow, 1001, make.now) is True
 
     assert await _counts(db) == before
     assert await _user_row(db, 1001) is None
     async with db.uow() as uow:
         with pytest.raises(NotFound):
             await get_user(uow, 1001)
-        assert await forget_user(uow, 1001) is False
+        assert await forget_user(uow, 1001, make.now) is False
     # The other user's books are intact and still add up.
     async with db.uow() as uow:
         payments = (await uow.session.scalars(select(PaymentRow))).all()
@@ -204,7 +204,7 @@ async def test_forget_user_deletes_everything_of_theirs_only(db: Database, make:
 async def test_forgotten_user_starts_afresh(db: Database, make: Any, now: datetime) -> None:
     await _populate(make, 1001)
     async with db.uow() as uow:
-        await forget_user(uow, 1001)
+        await forget_user(uow, 1001, make.now)
     async with db.uow() as uow:
         view = await ensure_user(uow, 1001, now, language_code="en")
     assert view.created is True

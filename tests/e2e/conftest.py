@@ -27,7 +27,8 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.emulator import BotApiEmulator
 from bot.emulator.model import Message
-from bot.run import webhook_arguments, webhook_problems
+from bot.run import start_webhook, webhook_problems
+from bot.webhook_server import WebhookServer
 from core.db.uow import Database
 from core.importer.load import import_data
 from core.settings import Settings
@@ -135,6 +136,7 @@ class Instance:
     app: Application  # type: ignore[type-arg]
     db: Database | None = None  # its own engine (a webhook instance); None: the test's
     backend: str = ""  # where the proxy forwards its share of the webhook requests
+    server: WebhookServer | None = None  # a webhook instance's; None: it polls
 
 
 @dataclass
@@ -196,15 +198,14 @@ class RepayBot:
         )
         app = build_application(settings, db, clock=self.clock, sweep_seconds=self.sweep_seconds)
         self.handled.track(app)
-        # As Application.run_webhook: initialize, post_init, the webhook server (which sets
-        # the webhook first, as every instance does), then the Application.
+        # As bot.run.serve_webhook: initialize, post_init, the webhook server (which sets
+        # the webhook, as every instance does), then the Application.
         await app.initialize()
         if app.post_init is not None:
             await app.post_init(app)
-        assert app.updater is not None
-        await app.updater.start_webhook(listen="127.0.0.1", **webhook_arguments(settings))
+        server = await start_webhook(app, settings, host="127.0.0.1")
         await app.start()
-        return Instance(app, db, f"http://127.0.0.1:{settings.webhook_port}")
+        return Instance(app, db, f"http://127.0.0.1:{settings.webhook_port}", server)
 
     async def stop(self) -> None:
         running, self.running = self.running, []
@@ -213,8 +214,11 @@ class RepayBot:
     @staticmethod
     async def _stop(instance: Instance) -> None:
         app = instance.app
-        assert app.updater is not None
-        await app.updater.stop()
+        if instance.server is not None:
+            await instance.server.stop()
+        else:
+            assert app.updater is not None
+            await app.updater.stop()
         await app.stop()
         await app.shutdown()
         if app.post_shutdown is not None:

@@ -273,6 +273,83 @@ async def test_webhook_serves_users_and_refuses_requests_without_the_secret(lab:
     assert "deleteWebhook" not in [c.method for c in lab.emulator.calls]
 
 
+async def _head_only(port: int, path: str, headers: dict[str, str]) -> str:
+    """Send a POST's request line and headers but none of its body; the status line the
+    server answers with (within 5 s), or "" when it waits for the body."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        writer.write(f"POST {path} HTTP/1.1\r\nHost: bot\r\n{head}\r\n".encode())
+        await writer.drain()
+        try:
+            line = await asyncio.wait_for(reader.readline(), 5)
+        except TimeoutError:
+            return ""
+        return line.decode().strip()
+    finally:
+        writer.close()
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+async def _stream(port: int, headers: dict[str, str], megabytes: int) -> str:
+    """POST ``megabytes`` of body in 64 KiB writes; the status line, however far it got."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    writer.write(f"POST /tg HTTP/1.1\r\nHost: bot\r\n{head}\r\n".encode())
+    chunked = headers.get("Transfer-Encoding") == "chunked"
+    block = b"x" * 65536
+    try:
+        for _ in range(megabytes * 16):
+            writer.write(b"10000\r\n" + block + b"\r\n" if chunked else block)
+            await writer.drain()
+    except (ConnectionError, OSError):
+        pass  # the server closed the connection: what a refusal looks like
+    try:
+        line = await asyncio.wait_for(reader.readline(), 5)
+    except (TimeoutError, ConnectionError, OSError):
+        line = b""
+    writer.close()
+    return line.decode().strip()
+
+
+async def test_webhook_refuses_before_reading_the_body(lab: Lab) -> None:
+    """A request without the secret, or announcing more than 1 MiB, is answered from its
+    headers alone: the 95 MB body is never sent, let alone buffered (PTB's server read up
+    to 100 MB per request before looking at the secret)."""
+    bot = await lab.webhook_instance()
+    await bot.listening()
+    big = {"Content-Type": "application/json", "Content-Length": str(95 * 1024 * 1024)}
+    assert await _head_only(bot.port, "/tg", big) == "HTTP/1.1 403 Forbidden"
+    wrong = big | {SECRET_HEADER: SECRET + "x"}
+    assert await _head_only(bot.port, "/tg", wrong) == "HTTP/1.1 403 Forbidden"
+    right = big | {SECRET_HEADER: SECRET}
+    assert await _head_only(bot.port, "/tg", right) == "HTTP/1.1 413 Request Entity Too Large"
+    assert await _head_only(bot.port, "/elsewhere", right) == "HTTP/1.1 404 Not Found"
+
+    # A body of no announced length is cut off at 1 MiB while it is read.
+    chunked = {SECRET_HEADER: SECRET, "Transfer-Encoding": "chunked"}
+    assert await _stream(bot.port, chunked, 8) == "HTTP/1.1 413 Request Entity Too Large"
+
+    # Eight concurrent posters without the secret, each pushing 16 MB: the process does
+    # not grow by what they send (PTB's server: +1,043 MB for eight 95 MB posts).
+    before = _rss_kib(bot.process.pid)
+    answers = await asyncio.gather(*(_stream(bot.port, big, 16) for _ in range(8)))
+    grown = _rss_kib(bot.process.pid) - before
+    assert answers == ["HTTP/1.1 403 Forbidden"] * 8
+    assert grown < 8 * 1024, f"RSS grew by {grown} KiB"
+
+    # Still serving: a real update with the secret is handled.
+    await lab.load_demo()
+    lab.emulator.set_proxy({PUBLIC: [bot.backend]})
+    assert "待还总额" in (await lab.chat(1001).say("/status")).text
+
+
 async def test_webhook_refuses_to_start_without_its_settings(lab: Lab) -> None:
     plain = lab.env(WEBHOOK_URL="http://bot.example.test/tg", WEBHOOK_SECRET="has spaces")
     no_token = lab.env(WEBHOOK_URL=HOOK, WEBHOOK_SECRET=SECRET)
