@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import json
 import logging
 import time
@@ -206,6 +207,7 @@ def resilient(callback: Callback) -> Callback:
     """``callback``, tried again after a passing database fault while the user has seen
     nothing of this attempt, for at most the configured retry time."""
 
+    @functools.wraps(callback)
     async def run(update: Any, context: ContextTypes.DEFAULT_TYPE) -> Any:
         settings = deps(context).settings
         deadline = time.monotonic() + settings.db_retry_seconds
@@ -232,6 +234,4 @@ def resilient(callback: Callback) -> Callback:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF)
 
-    run.__doc__ = callback.__doc__
-    run.__name__ = getattr(callback, "__name__", "callback")
     return run
