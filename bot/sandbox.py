@@ -1,29 +1,37 @@
 """``repaybot sandbox``: the real bot against the built-in Bot API emulator, with a chat in
 the terminal. No token, no network: everything stays on loopback.
 
-Type messages and commands as in Telegram; bot messages print with their buttons
-numbered, and ``#2`` presses button 2 of the latest message that has buttons.
-``/quit`` (or end of input) leaves.
+Type messages and commands as in Telegram; bot messages print as they arrive (reminders
+and receipts too) with their buttons numbered, and ``#2`` presses button 2 of the latest
+message that has buttons. ``/quit`` (or end of input) leaves. The bot's log goes to a
+file, not into the chat.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import logging
 import sys
 from collections.abc import Callable
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from bot.app import build_application
 from bot.deps import utc_now
-from bot.emulator import BotApiEmulator, Event
+from bot.emulator import BotApiEmulator
 from bot.jobs import SWEEP_SECONDS
+from bot.sandbox_reset import ResetRefused, reset_database
+from bot.sandbox_terminal import LineReader, TerminalChat
+from core.db.models import User
 from core.db.uow import Database
 from core.domain.dates import DateError, parse_date
 from core.importer.load import import_data
@@ -32,83 +40,28 @@ from core.services.users import get_user
 from core.settings import get_settings
 
 SANDBOX_DB = "sqlite+aiosqlite:///./data/sandbox.db"
+SANDBOX_LOG = Path("data") / "sandbox.log"
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo.json"
 TOKEN = "1:sandbox"
 
 
-def render(event: Event, number: int) -> tuple[str, int]:
-    """One bot event as terminal text; buttons numbered from ``number``."""
-    if event.kind == "answer":
-        return (f"  ({event.text})\n" if event.text else ""), number
-    if event.kind == "delete":
-        return f"  (message {event.message_id} deleted)\n", number
-    if event.kind == "document" and event.document is not None:
-        doc = event.document
-        return f"bot: [document {doc.file_name}, {len(doc.data)} bytes]\n", number
-    head = "bot (edited):" if event.kind == "edit" else "bot:"
-    lines = [f"{head} {event.text or ''}".rstrip()]
-    for row in event.buttons:
-        cells = []
-        for text, _ in row:
-            number += 1
-            cells.append(f"[{number}] {text}")
-        lines.append("    " + "   ".join(cells))
-    return "\n".join(lines) + "\n", number
+@dataclass(frozen=True)
+class Terminal:
+    """Where the chat is typed and printed."""
 
-
-class TerminalChat:
-    """Bridges a terminal and the emulator for one sandbox user."""
-
-    def __init__(self, emulator: BotApiEmulator, user_id: int, out: TextIO) -> None:
-        self.emulator, self.user_id, self.out = emulator, user_id, out
-        self.seen = emulator.seq
-        self.buttons: list[tuple[int, str]] = []  # (message id, callback data), numbered from 1
-
-    async def pump(self, quiet: float = 0.4, limit: float = 10.0) -> None:
-        """Print what the bot did: wait for its first reaction (every action gets one),
-        then until it has been quiet for ``quiet`` seconds."""
-        loop = asyncio.get_running_loop()
-        deadline, idle_since = loop.time() + limit, None
-        while loop.time() < deadline and (idle_since is None or loop.time() - idle_since < quiet):
-            fresh = [e for e in self.emulator.events if e.seq > self.seen]
-            if fresh:
-                idle_since = loop.time()
-            for event in fresh:
-                self.seen = event.seq
-                if event.chat_id not in (self.user_id, None):
-                    continue
-                if event.buttons:
-                    self.buttons = [
-                        (event.message_id or 0, data or "")
-                        for row in event.buttons
-                        for _, data in row
-                    ]
-                text, _ = render(event, 0)
-                self.out.write(text)
-            self.out.flush()
-            await asyncio.sleep(0.05)
-
-    async def say(self, line: str) -> None:
-        if line.startswith("#") and line[1:].isdigit():
-            index = int(line[1:]) - 1
-            if not 0 <= index < len(self.buttons):
-                self.out.write("  (no such button)\n")
-                return
-            message_id, data = self.buttons[index]
-            await self.emulator.press(self.user_id, message_id, callback_data=data)
-        else:
-            await self.emulator.send_text(self.user_id, line)
-        await self.pump()
+    source: TextIO
+    out: TextIO
+    interactive: bool = False  # a person at a terminal: a prompt, redrawn around arrivals
 
 
 async def run_sandbox(
     database_url: str,
     user_id: int,
     language: str,
-    source: TextIO,
-    out: TextIO,
+    terminal: Terminal,
     sweep_seconds: float = SWEEP_SECONDS,
     clock: Callable[[], datetime] = utc_now,
+    reset_command: str = "repaybot sandbox --reset",
 ) -> int:
     settings = get_settings().model_copy(
         # No health/metrics server: the sandbox is a toy and must not need a free port.
@@ -121,23 +74,43 @@ async def run_sandbox(
         await import_data(db, data, clock())
     async with BotApiEmulator() as emulator:
         settings = settings.model_copy(update={"telegram_base_url": emulator.base_url})
+        # Every user the database knows has a chat, as on Telegram: the sweep reaches the
+        # other demo users too (their messages are kept in the emulator, not printed).
+        for known_id, known_language in await _known_users(db):
+            emulator.user(known_id, f"Demo {known_id}", language_code=known_language)
         emulator.user(user_id, "Sandbox", language_code=language)
         app = build_application(settings, db, clock=clock, sweep_seconds=sweep_seconds)
         await app.initialize()
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0, timeout=1)
-        chat = TerminalChat(emulator, user_id, out)
+        out = terminal.out
+        reader = LineReader(terminal.source, out, interactive=terminal.interactive)
+        chat = TerminalChat(emulator, user_id, reader)
         out.write(f"RepayBot sandbox — user {user_id}, database {database_url}\n")
         out.write("Type /start, /status, /repay …; #N presses button N; /quit leaves.\n")
+        out.write(f"The bot's log is in {SANDBOX_LOG}.\n")
+        out.flush()
+        printer = asyncio.create_task(chat.follow())
         try:
-            while True:
-                line = await asyncio.to_thread(source.readline)
-                if not line or line.strip() == "/quit":
+            has_data = not await _is_new(db, user_id)
+            while (line := await reader.next_line()) is not None:
+                if line.strip() == "/quit":
                     break
-                if line.strip():
-                    await chat.say(line.strip())
+                if not line.strip():
+                    continue
+                await chat.say(line.strip())
+                had_data, has_data = has_data, not await _is_new(db, user_id)
+                if had_data and not has_data:  # /forget went through
+                    chat.write(
+                        "  (sandbox: your data is deleted. To get the demo back, leave and "
+                        f"run: {reset_command})\n"
+                    )
         finally:
+            printer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await printer
+            chat.print_new()
             await app.updater.stop()
             await app.stop()
             await app.shutdown()
@@ -154,39 +127,80 @@ async def _is_new(db: Database, user_id: int) -> bool:
     return False
 
 
+async def _known_users(db: Database) -> list[tuple[int, str]]:
+    async with db.uow() as uow:
+        rows = await uow.session.execute(select(User.telegram_id, User.language))
+        return [(telegram_id, language) for telegram_id, language in rows]
+
+
 def shifted_clock(today: date | None) -> Callable[[], datetime]:
-    """The bot's clock: real time, or real time moved to ``today`` (a UTC date) with its
-    time of day kept, to see the demo as it will look on another day."""
+    """The bot's clock: real time, or real time moved to ``today`` — a UTC date with the
+    time of day kept, or an instant — to see the demo as it will look then."""
     if today is None:
         return utc_now
-    offset = today - utc_now().date()
+    if isinstance(today, datetime):
+        offset = today - utc_now()
+    else:
+        offset = today - utc_now().date()
     return lambda: utc_now() + offset
 
 
 def _day(text: str) -> date:
+    if "T" in text:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(
+                f"not a date and time: {text!r} (use YYYY-MM-DDTHH:MM, e.g. 2026-11-22T09:05+08:00)"
+            ) from exc
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     try:
         return parse_date(text)
     except DateError as exc:
         raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from exc
 
 
+def _log_to_file(path: Path) -> None:
+    """The bot's log into ``path``: printed, it would land in the middle of the chat."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per poll otherwise
+    logging.captureWarnings(True)
+
+
 def sandbox(args: argparse.Namespace) -> int:
+    explicit = args.database_url is not None
+    url = args.database_url if explicit else SANDBOX_DB
+    reset_command = "repaybot sandbox --reset" + (f" --database-url {url}" if explicit else "")
+    if args.reset:
+        try:
+            deleted = reset_database(url, explicit=explicit)
+        except ResetRefused as refused:
+            print(f"repaybot sandbox: error: {refused}", file=sys.stderr)
+            return 2
+        print(f"Deleted {deleted}; the demo is loaded afresh.")
+    _log_to_file(SANDBOX_LOG)
+    terminal = Terminal(sys.stdin, sys.stdout, sys.stdin.isatty() and sys.stdout.isatty())
     return asyncio.run(
         run_sandbox(
-            args.database_url,
+            url,
             args.user,
             args.lang,
-            sys.stdin,
-            sys.stdout,
+            terminal,
             args.sweep_seconds,
             shifted_clock(args.today),
+            reset_command,
         )
     )
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     sub = commands.add_parser("sandbox", help="try the bot offline in the terminal (no token)")
-    sub.add_argument("--database-url", default=SANDBOX_DB, help=f"default {SANDBOX_DB}")
+    sub.add_argument("--database-url", default=None, help=f"default {SANDBOX_DB}")
     sub.add_argument(
         "--user", type=int, default=1001, help="the demo user to be (1001 zh, 1002 en)"
     )
@@ -201,6 +215,13 @@ def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
         "--today",
         type=_day,
         default=None,
-        help="run the bot's clock from this day (YYYY-MM-DD) instead of today",
+        help="run the bot's clock from this day (YYYY-MM-DD) instead of today, or from an "
+        "instant (YYYY-MM-DDTHH:MM, UTC unless an offset such as +08:00 is given)",
+    )
+    sub.add_argument(
+        "--reset",
+        action="store_true",
+        help="delete the sandbox database first, so the demo loads afresh (a SQLite file "
+        "only; never the bot's own database)",
     )
     sub.set_defaults(handler=sandbox)
