@@ -111,6 +111,7 @@ async def run_sandbox(
             with contextlib.suppress(asyncio.CancelledError):
                 await printer
             chat.print_new()
+            reader.close()
             await app.updater.stop()
             await app.stop()
             await app.shutdown()
@@ -138,10 +139,7 @@ def shifted_clock(today: date | None) -> Callable[[], datetime]:
     time of day kept, or an instant — to see the demo as it will look then."""
     if today is None:
         return utc_now
-    if isinstance(today, datetime):
-        offset = today - utc_now()
-    else:
-        offset = today - utc_now().date()
+    offset = today - utc_now() if isinstance(today, datetime) else today - utc_now().date()
     return lambda: utc_now() + offset
 
 

@@ -9,9 +9,10 @@ terminal user's chat as it comes, and lines are read on a thread of their own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from types import ModuleType
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.emulator import BotApiEmulator, EmulatorError, Event, Message
 
@@ -58,6 +59,9 @@ class LineReader:
         # input() edits lines with readline once it is imported (and without it writes
         # its prompt to stderr); the typed text can then be shown again after an arrival.
         self.readline = _import_readline() if interactive else None
+        # readline puts the terminal in raw mode while it reads; leaving mid-line (Ctrl-C)
+        # must not leave the person's terminal without echo.
+        self._terminal_mode = _terminal_mode(source) if interactive else None
 
     async def next_line(self) -> str | None:
         """The next typed line without its newline; None at end of input."""
@@ -83,10 +87,18 @@ class LineReader:
                 line = raw.rstrip("\n") if raw else None
         except EOFError:
             line = None
-        except BaseException as exc:  # noqa: BLE001 - handed to the loop, raised there
+        except Exception as exc:  # handed to the loop, raised there
             loop.call_soon_threadsafe(_settle, answer, None, exc)
             return
         loop.call_soon_threadsafe(_settle, answer, line, None)
+
+    def close(self) -> None:
+        """Give the terminal back as it was, on a fresh line if a prompt was showing."""
+        if self.waiting:
+            self.out.write("\n")
+            self.out.flush()
+        if self._terminal_mode is not None:
+            _restore_terminal_mode(self.source, self._terminal_mode)
 
     def around_output(self) -> tuple[str, str]:
         """What to write before and after output that arrives while a line is typed:
@@ -114,6 +126,24 @@ def _import_readline() -> ModuleType | None:
     except ImportError:  # Windows: the typed text stays in the terminal's own buffer
         return None
     return readline
+
+
+def _terminal_mode(source: TextIO) -> list[Any] | None:
+    try:
+        import termios
+    except ImportError:  # Windows
+        return None
+    try:
+        return termios.tcgetattr(source.fileno())
+    except (termios.error, OSError, ValueError):
+        return None
+
+
+def _restore_terminal_mode(source: TextIO, mode: list[Any]) -> None:
+    import termios
+
+    with contextlib.suppress(termios.error, OSError, ValueError):
+        termios.tcsetattr(source.fileno(), termios.TCSADRAIN, mode)
 
 
 class TerminalChat:

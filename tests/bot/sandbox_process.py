@@ -82,12 +82,12 @@ class LiveSandbox:
         )
         self._reader.start()
 
-    def wait_for(self, text: str, timeout: float = 60.0) -> str:  # noqa: ASYNC109
+    def wait_for(self, text: str, timeout: float = 60.0) -> str:
         """Everything printed so far, once ``text`` is among it; fails after ``timeout``."""
         deadline = time.monotonic() + timeout
         while text not in self.output:
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.process.poll() is not None and self._lines.empty():
+            if remaining <= 0 or (self.process.poll() is not None and self._lines.empty()):
                 raise AssertionError(f"{text!r} not printed within {timeout}s:\n{self.output}")
             try:
                 self.output += self._lines.get(timeout=min(remaining, 0.2))
@@ -97,7 +97,8 @@ class LiveSandbox:
 
     def quit(self) -> tuple[str, str]:
         """Type /quit; everything printed, and the errors, once the sandbox has left."""
-        assert self.process.stdin is not None and self.process.stderr is not None
+        assert self.process.stdin is not None
+        assert self.process.stderr is not None
         self.process.stdin.write("/quit\n")
         self.process.stdin.close()
         assert self.process.wait(timeout=60) == 0

@@ -14,6 +14,8 @@ from babel.dates import format_date
 
 from tests.bot.sandbox_process import DEMO_DAY, database_url, run_sandbox, sandbox_env
 
+SANDBOX = [sys.executable, "-m", "bot.cli", "sandbox"]
+
 
 def _sandbox(tmp_path: Path, script: str, *args: str) -> str:
     done = run_sandbox(tmp_path, script, *args)
@@ -63,9 +65,9 @@ def test_a_button_that_is_gone_is_said_and_the_chat_goes_on(tmp_path: Path) -> N
     the sandbox says so instead of leaving with a traceback, and the chat goes on."""
     script = "/repay\n#1\n#4\n#1\n/status\n#1\n#1\n#1\n#1\n#1\n/help\n/quit\n"
     out = _sandbox(tmp_path, script, "--today", DEMO_DAY)
-    cancelled, rest = out.split("bot (edited): 已取消。", 1)
+    _, rest = out.split("bot (edited): 已取消。", 1)
     assert rest.startswith("\n> #1\n  (no such button: that message no longer has buttons)\n")
-    paid, after = rest.split("还款成功", 1)
+    _, after = rest.split("还款成功", 1)
     assert "> #1\n  (no such button: that message no longer has buttons)\n> /help\n" in after
     assert "bot: 可用命令" in after  # the chat went on
 
@@ -111,8 +113,7 @@ def test_reset_deletes_only_a_sandbox_sqlite_file(tmp_path: Path, url: str, reas
     (tmp_path / "notes.db").write_text("my notes")
     (tmp_path / "bot.db").write_text("the bot's data")
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "sandbox", "--reset", "--database-url"]
-        + [url.format(tmp=tmp_path)],
+        [*SANDBOX, "--reset", "--database-url", url.format(tmp=tmp_path)],
         input="/quit\n",
         capture_output=True,
         text=True,

@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import sqlite3
 import subprocess
+import termios
 import time
 from pathlib import Path
 
@@ -46,7 +48,8 @@ def test_the_other_demo_users_get_their_messages_unprinted(tmp_path: Path) -> No
         sandbox.wait_for("🔔 还款提醒")
         time.sleep(2)  # two more sweeps
         out, errors = sandbox.quit()
-    assert "Xiaomi 14 Ultra" not in out and "美的空调" not in out
+    assert "Xiaomi 14 Ultra" not in out  # user 1002's
+    assert "美的空调" not in out  # user 1003's
     assert "not sent" not in out + errors
     with sqlite3.connect(tmp_path / "sandbox.db") as db:
         assert db.execute("SELECT telegram_id, active FROM users ORDER BY 1").fetchall() == [
@@ -99,13 +102,43 @@ def test_an_arrival_while_typing_keeps_the_prompt_and_the_typed_text(tmp_path: P
     assert "bot: 还款概览" in after  # and the line, finished, was sent as typed
 
 
+def test_ctrl_c_while_typing_gives_the_terminal_back(tmp_path: Path) -> None:
+    """Line editing puts the terminal in raw mode; leaving with Ctrl-C mid-line restores
+    it, so the shell afterwards echoes what is typed."""
+    main, side = pty.openpty()
+    process = subprocess.Popen(
+        command(tmp_path, "--today", LOAD_DAY),
+        stdin=side,
+        stdout=side,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=sandbox_env(TERM="dumb"),
+    )
+    terminal = Terminal(main)
+    try:
+        terminal.read_until(b"> ")
+        os.write(main, b"/sta")
+        terminal.read_until(b"/sta")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 130
+        mode = termios.tcgetattr(side)[3]
+        assert mode & termios.ECHO
+        assert mode & termios.ICANON
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(side)
+        os.close(main)
+
+
 class Terminal:
     """The person's side of a pseudo-terminal: everything shown, read as it comes."""
 
     def __init__(self, fd: int) -> None:
         self.fd, self.seen, self.at = fd, b"", 0
 
-    def read_until(self, marker: bytes, timeout: float = 60.0) -> None:  # noqa: ASYNC109
+    def read_until(self, marker: bytes, timeout: float = 60.0) -> None:
         """Read until ``marker`` is shown after the previous one."""
         deadline = time.monotonic() + timeout
         while (found := self.seen.find(marker, self.at)) < 0:
