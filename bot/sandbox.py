@@ -88,7 +88,10 @@ async def run_sandbox(
         reader = LineReader(terminal.source, out, interactive=terminal.interactive)
         chat = TerminalChat(emulator, user_id, reader)
         out.write(f"RepayBot sandbox — user {user_id}, database {database_url}\n")
-        out.write("Type /start, /status, /repay …; #N presses button N; /quit leaves.\n")
+        out.write(
+            "Type /start, /status, /repay …; #N presses button N of the latest message "
+            "with buttons; /quit leaves.\n"
+        )
         out.write(f"The bot's log is in {SANDBOX_LOG}.\n")
         out.flush()
         printer = asyncio.create_task(chat.follow())

@@ -33,7 +33,8 @@ def render(event: Event, number: int) -> tuple[str, int]:
         return "", number
     if event.kind == "document" and event.document is not None:
         doc = event.document
-        return f"bot: [document {doc.file_name}, {len(doc.data)} bytes]\n", number
+        caption = f"\n{event.text}" if event.text else ""
+        return f"bot: [document {doc.file_name}, {len(doc.data)} bytes]{caption}\n", number
     head = "bot (edited):" if event.kind == "edit" else "bot:"
     lines = [f"{head} {event.text or ''}".rstrip()]
     for row in event.buttons:
