@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.app import build_application
 from bot.deps import utc_now
@@ -31,7 +31,7 @@ from bot.emulator import BotApiEmulator
 from bot.jobs import SWEEP_SECONDS
 from bot.sandbox_reset import ResetRefused, reset_database
 from bot.sandbox_terminal import LineReader, TerminalChat
-from core.db.models import User
+from core.db.models import ProcessedUpdateRow, User
 from core.db.uow import Database
 from core.domain.dates import DateError, parse_date
 from core.importer.load import import_data
@@ -79,6 +79,9 @@ async def run_sandbox(
         for known_id, known_language in await _known_users(db):
             emulator.user(known_id, f"Demo {known_id}", language_code=known_language)
         emulator.user(user_id, "Sandbox", language_code=language)
+        # Telegram's update ids keep rising across restarts, and the bot skips an id it
+        # has taken on before: a fresh emulator must go on from the last one.
+        emulator.state.next_update_id = await _last_update_id(db) + 1
         app = build_application(settings, db, clock=clock, sweep_seconds=sweep_seconds)
         await app.initialize()
         await app.start()
@@ -135,6 +138,12 @@ async def _known_users(db: Database) -> list[tuple[int, str]]:
     async with db.uow() as uow:
         rows = await uow.session.execute(select(User.telegram_id, User.language))
         return [(telegram_id, language) for telegram_id, language in rows]
+
+
+async def _last_update_id(db: Database) -> int:
+    async with db.uow() as uow:
+        last = await uow.session.scalar(select(func.max(ProcessedUpdateRow.update_id)))
+        return int(last or 0)
 
 
 def shifted_clock(today: date | None) -> Callable[[], datetime]:

@@ -92,7 +92,8 @@ def test_after_forget_it_says_how_to_get_the_demo_back_and_reset_does(tmp_path: 
     assert hint in out.split("> #1\n", 1)[1].splitlines()  # said once the data is gone
     assert "You have no installment plans yet." in out
     again = _sandbox(tmp_path, "/status\n/quit\n", *english)
-    assert "You have no installment plans yet." in again  # gone for good, until a reset
+    # Gone for good, until a reset (and a second run is answered: its update ids go on).
+    assert "You have no installment plans yet." in again
 
     reset = _sandbox(tmp_path, "/status\n/quit\n", "--reset", *english)
     assert f"Deleted {tmp_path}/sandbox.db; the demo is loaded afresh." in reset
