@@ -37,9 +37,14 @@ from bot.texts import esc, t
 from core.domain.credit import CreditRefused
 from core.domain.terms import Method, PlanKind
 from core.services.draws import check_draw, closed_lines
-from core.services.errors import InvalidInput, NoCreditLine
+from core.services.errors import InvalidInput, LimitReached, NoCreditLine
+from core.services.limits import ensure_room_for_plan
 from core.services.plans import add_plan
 from core.services.users import UserView
+
+
+def limit_text(lang: str, exc: LimitReached) -> str:
+    return t(lang, f"limit.{exc.limit.value}", limit=exc.maximum)
 
 
 def _draft(context: ContextTypes.DEFAULT_TYPE) -> dict[str, Any] | None:
@@ -96,8 +101,13 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         and not awaiting.expired(question, d.clock(), d.settings)
     ):
         notes.append(t(lang, "add.interrupted"))  # the /add before this one
-    async with d.db.uow() as uow:
-        closed = await closed_lines(uow, user.telegram_id, d.clock())
+    try:
+        async with d.db.uow() as uow:
+            await ensure_room_for_plan(uow, user.telegram_id)
+            closed = await closed_lines(uow, user.telegram_id, d.clock())
+    except LimitReached as exc:
+        await show(update, "\n".join([*notes, limit_text(lang, exc)]), edit=False)
+        return
     if closed:
         lines = [
             t(lang, f"add.closed.{'frozen' if c.frozen else 'exhausted'}", provider=esc(c.provider))
@@ -214,6 +224,9 @@ async def _save(
     except InvalidInput as exc:
         step = STEP_OF_FIELD.get(exc.field, Step.FIRST_DUE)
         await ask(update, context, lang, step, before=t(lang, "add.does_not_fit"), edit=True)
+        return
+    except LimitReached as exc:  # another device added the last plan meanwhile
+        await end(update, context, limit_text(lang, exc))
         return
     await end(update, context, t(lang, "add.saved"))
 

@@ -170,6 +170,7 @@ STEP_OF_FIELD = {
     "principal": Step.PRINCIPAL,
     "periods": Step.PERIODS,
     "rate": Step.RATE,
+    "first_due": Step.FIRST_DUE,
     "repayment_day": Step.FIRST_DUE,
     "start_date": Step.FIRST_DUE,
 }

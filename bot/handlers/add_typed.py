@@ -16,14 +16,14 @@ from bot.handlers.add_steps import Step, percent, store_readings
 from bot.texts import day, esc, money, t
 from core.domain.credit import CreditRefused
 from core.domain.dates import DateError, parse_date
-from core.domain.first_due import check_first_due, first_due_bounds
 from core.domain.rates import RateError, read_rate
 from core.domain.terms import MAX_APR, MAX_FEE_RATE, Method, PlanKind, most_periods
 from core.limits import MAX_PLAN_PERIODS, MAX_PROVIDER_CHARS, MAX_TITLE_CHARS
 from core.money import AmountError, parse_amount
 from core.services.clock import local_date
 from core.services.draws import check_draw
-from core.services.errors import NoCreditLine
+from core.services.errors import InvalidInput, NoCreditLine
+from core.services.limits import check_first_due, first_due_range
 from core.services.plans import PlanDraft, preview_plan
 from core.services.users import UserView
 
@@ -139,10 +139,13 @@ def _first_due(
     lang = user.language
     today = local_date(deps(context).clock(), user.timezone)
     try:
-        due = check_first_due(parse_date(text), today)
+        due = parse_date(text)
+        check_first_due(due, today)  # 0001-01-01 or 9999-12-31 would leave the calendar
     except DateError as exc:
-        earliest, latest = (day(bound, lang) for bound in first_due_bounds(today))
-        reason = t(lang, f"add.bad_date.{exc.problem.value}", earliest=earliest, latest=latest)
+        return Outcome(Step.FIRST_DUE, t(lang, f"add.bad_date.{exc.problem.value}"))
+    except InvalidInput as exc:
+        earliest, latest = (day(bound, lang) for bound in first_due_range(today))
+        reason = t(lang, f"add.bad_date.{exc.problem}", earliest=earliest, latest=latest)
         return Outcome(Step.FIRST_DUE, reason)
     draft["first_due"] = due.isoformat()
     return Outcome(Step.CONFIRM)

@@ -31,8 +31,6 @@ class DateProblem(StrEnum):
     EMPTY = "empty"
     NOT_A_DATE = "not_a_date"
     NO_SUCH_DAY = "no_such_day"
-    TOO_EARLY = "too_early"  # a first due date before a plan could still be running
-    TOO_LATE = "too_late"  # a first due date more than a year ahead
 
 
 class DateError(ValueError):

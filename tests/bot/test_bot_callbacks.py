@@ -63,7 +63,6 @@ def test_decode_never_crashes_on_anything(data: str) -> None:
         "hp:1:999999999999999999999999",
         "cv:9223372036854775808",  # 2**63
         "cv:0",  # ids are positive
-        "rp:0",
         "lg:fr",  # a language the bot does not speak
         "lg:zh\n",  # "$" accepted a trailing newline
         "pv:1:1\n",
