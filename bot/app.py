@@ -14,7 +14,6 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     ContextTypes,
-    ConversationHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -26,6 +25,7 @@ from bot.deps import Deps, deps, utc_now
 from bot.handlers import (
     account,
     add_plan,
+    add_steps,
     awaiting,
     basics,
     browse,
@@ -108,7 +108,10 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         awaiting.done(context)
         user = await common.current_user(update, context)
         minutes = timeout_minutes(deps(context).settings)
-        await common.show(update, t(user.language, "common.timed_out", minutes=minutes), edit=False)
+        key = "add.timeout" if question["what"] == add_steps.AWAITING else "common.timed_out"
+        await common.show(update, t(user.language, key, minutes=minutes), edit=False)
+    elif question["what"] == add_steps.AWAITING:
+        await add_plan.typed(update, context, question)
     elif question["what"] == repay.AWAITING_AMOUNT:
         await repay.custom_amount(update, context)
     elif question["what"] in cards.QUESTIONS:
@@ -151,7 +154,20 @@ def build_application(
     app.add_handler(TypeHandler(Update, log_update), group=-2)
     app.add_handler(TypeHandler(Update, common.refuse_groups), group=-1)
     app.add_handler(ChatMemberHandler(common.track_membership, ChatMemberHandler.MY_CHAT_MEMBER))
-    app.add_handler(add_plan.conversation(settings.conversation_timeout_seconds))
+    app.add_handler(CommandHandler("add", add_plan.start))
+    app.add_handler(
+        CallbackQueryHandler(
+            add_plan.button,
+            pattern=_is(
+                Action.ADD_KIND,
+                Action.ADD_METHOD,
+                Action.ADD_RATE,
+                Action.ADD_SAVE,
+                Action.ADD_BACK,
+                Action.ADD_CANCEL,
+            ),
+        )
+    )
     app.add_handler(CommandHandler("start", basics.start))
     app.add_handler(CommandHandler("help", basics.help_command))
     app.add_handler(CommandHandler("lang", basics.language_command))
@@ -215,11 +231,11 @@ def build_application(
     app.add_handler(CallbackQueryHandler(repay.bad_callback))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text_message))
     app.add_handler(MessageHandler(filters.COMMAND, basics.unknown))
+    app.add_handler(TypeHandler(Update, add_plan.after_update), group=1)
     app.add_handler(TypeHandler(Update, keep_state), group=KEEP_GROUP)
     for handlers in app.handlers.values():
         for handler in handlers:
-            if not isinstance(handler, ConversationHandler):
-                handler.callback = resilient(handler.callback)
+            handler.callback = resilient(handler.callback)
     app.add_error_handler(common.on_error)
     interval = app.bot_data["sweep_seconds"]
     if app.job_queue is not None and interval:

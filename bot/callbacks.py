@@ -1,8 +1,10 @@
 """Callback data: a short action prefix and the ids of server-side objects, never amounts.
 
 Every value is ``action:arg:arg`` within Telegram's 64-byte limit. Parsing refuses
-anything malformed, so a forged button fails before any handler runs; whether the
-ids belong to the person pressing is checked by the services.
+anything malformed, so a forged button fails before any handler runs: an argument out of
+its alphabet (a trailing newline included), an integer outside the database's 64-bit range
+or an id that is not positive, a word the action does not know. Whether the ids belong to
+the person pressing is checked by the services.
 """
 
 from __future__ import annotations
@@ -11,8 +13,13 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from core.domain.terms import Method, PlanKind
+from core.services.methods import MethodKind
+from core.services.users import LANGUAGES
+
 MAX_BYTES = 64
-_ARG = re.compile(r"^[A-Za-z0-9_-]{1,24}$")
+_ARG = re.compile(r"[A-Za-z0-9_-]{1,24}")  # always fullmatch: "$" would accept a "\n"
+MAX_INT = 2**63 - 1  # SQLite and PostgreSQL BIGINT; a larger id overflows the driver
 
 
 class Action(StrEnum):
@@ -30,9 +37,13 @@ class Action(StrEnum):
     LANGUAGE = "lg"  # zh | en
     PLAN_VIEW = "pv"  # plan id, page
     HISTORY_PAGE = "hp"  # page, plan id (0: all plans)
-    ADD_KIND = "ak"  # purchase | cash_advance
-    ADD_METHOD = "am"  # a repayment method
-    ADD_SAVE = "as"  # save | cancel
+    # /add's buttons: the run of /add and the step they answer, so an older one is stale
+    ADD_KIND = "ak"  # run, step, purchase | cash_advance
+    ADD_METHOD = "am"  # run, step, a repayment method
+    ADD_RATE = "ar"  # run, step, which reading of an ambiguous rate (its index)
+    ADD_SAVE = "as"  # run, step
+    ADD_BACK = "ab"  # run, step
+    ADD_CANCEL = "ax"  # run, step
     FORGET = "fg"  # yes | no
     CARDS = "cl"  # (page)
     CARD_VIEW = "cv"  # method id
@@ -74,9 +85,12 @@ _ARITY = {
     Action.LANGUAGE: (1,),
     Action.PLAN_VIEW: (2,),
     Action.HISTORY_PAGE: (2,),
-    Action.ADD_KIND: (1,),
-    Action.ADD_METHOD: (1,),
-    Action.ADD_SAVE: (1,),
+    Action.ADD_KIND: (3,),
+    Action.ADD_METHOD: (3,),
+    Action.ADD_RATE: (3,),
+    Action.ADD_SAVE: (2,),
+    Action.ADD_BACK: (2,),
+    Action.ADD_CANCEL: (2,),
     Action.FORGET: (1,),
     Action.CARD_VIEW: (1,),
     Action.CARD_DEFAULT: (1,),
@@ -93,6 +107,9 @@ _ARITY = {
     Action.SNOOZE: (1,),
 }
 _PLAN_OR_LIST_PAGE = (Action.REPAY_PERIOD, Action.REPAY_PAYOFF)
+# Integer arguments (ids and pages), each within 64 bits: a larger one overflows the
+# database driver. Ids of rows are 1 and up; pages, and the plan 0 meaning "every plan"
+# or "the list", 0 and up.
 _INT_ARGS = {
     Action.MENU_PLANS: (0,),
     Action.REPAY_PERIOD: (0, 1),
@@ -110,6 +127,27 @@ _INT_ARGS = {
     Action.AUTOPAY_PLAN: (0, 1),
     Action.AUTOPAY_TOGGLE: (0,),
     Action.AUTOPAY_METHOD: (0, 1),
+    Action.ADD_RATE: (2,),
+}
+_IDS = {
+    Action.QUOTE_METHOD: (1,),
+    Action.PLAN_VIEW: (0,),
+    Action.CARD_VIEW: (0,),
+    Action.CARD_DEFAULT: (0,),
+    Action.CARD_REMOVE: (0,),
+    Action.CARD_TOPUP: (0,),
+    Action.AUTOPAY_PLAN: (0,),
+    Action.AUTOPAY_TOGGLE: (0,),
+    Action.AUTOPAY_METHOD: (0, 1),
+}
+# Arguments that are one of a few words: (index, the words).
+_WORDS: dict[Action, tuple[int, frozenset[str]]] = {
+    Action.LANGUAGE: (0, frozenset(LANGUAGES)),
+    Action.FORGET: (0, frozenset({"yes", "no"})),
+    Action.CARD_ADD: (0, frozenset(MethodKind)),
+    Action.REMIND: (0, frozenset({"toggle", "overdue", "time", "zone"})),
+    Action.ADD_KIND: (2, frozenset(PlanKind)),
+    Action.ADD_METHOD: (2, frozenset(Method)),
 }
 
 
@@ -129,10 +167,23 @@ def decode(data: str | None) -> Callback:
         action = Action(head)
     except ValueError as exc:
         raise BadCallback(data) from exc
-    if len(args) not in _ARITY.get(action, (0,)) or not all(_ARG.match(a) for a in args):
+    if len(args) not in _ARITY.get(action, (0,)) or not all(_ARG.fullmatch(a) for a in args):
         raise BadCallback(data)
-    if any(not args[i].isdigit() for i in _INT_ARGS.get(action, ()) if i < len(args)):
+    if not all(_in_range(args, i, 1) for i in _IDS.get(action, ())):
+        raise BadCallback(data)
+    if not all(_in_range(args, i, 0) for i in _INT_ARGS.get(action, ())):
+        raise BadCallback(data)
+    index, words = _WORDS.get(action, (0, None))
+    if words is not None and index < len(args) and args[index] not in words:
         raise BadCallback(data)
     if action in _PLAN_OR_LIST_PAGE and len(args) == 2 and args[0] != "0":
         raise BadCallback(data)  # a page of the plan list is plan id 0 and the page
     return Callback(action, tuple(args))
+
+
+def _in_range(args: list[str], index: int, lowest: int) -> bool:
+    """An absent optional argument, or ASCII digits of an integer in lowest..MAX_INT."""
+    if index >= len(args):
+        return True
+    text = args[index]
+    return text.isascii() and text.isdigit() and lowest <= int(text) <= MAX_INT

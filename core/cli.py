@@ -82,7 +82,7 @@ def _add_schedule(commands: argparse._SubParsersAction[CommandParser]) -> None:
     sub.set_defaults(handler=_schedule)
 
 
-_RATE = re.compile(r"^(\d+(?:\.\d+)?)\s*(%?)$")
+_RATE = re.compile(r"(\d+(?:\.\d+)?)\s*(%?)")  # always fullmatch
 
 
 def _parse_rate(text: str) -> Decimal:

@@ -53,11 +53,11 @@ class AmountError(ValueError):
         self.text = text
 
 
-_CURRENCY_PREFIX = re.compile(r"^(?:¥|￥|CNY|RMB)\s*", re.IGNORECASE)
-_CURRENCY_SUFFIX = re.compile(r"\s*(?:元|块|CNY|RMB)$", re.IGNORECASE)
+_CURRENCY_PREFIX = re.compile(r"\A(?:¥|￥|CNY|RMB)\s*", re.IGNORECASE)
+_CURRENCY_SUFFIX = re.compile(r"\s*(?:元|块|CNY|RMB)\Z", re.IGNORECASE)
 # Digits with optional thousands separators, or plain digits, then an optional fraction.
 _NOT_FINITE = re.compile(r"[+-]?(?:nan|s?nan|inf|infinity)", re.IGNORECASE)
-_NUMBER = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?$|^\.\d+$")
+_NUMBER = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+")  # always fullmatch
 
 
 def parse_amount(text: str) -> Decimal:

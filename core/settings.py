@@ -6,10 +6,11 @@ from datetime import time
 from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from core.zones import is_known_zone
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/repaybot.db"
 
@@ -57,10 +58,8 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        if not is_known_zone(value):
+            raise ValueError(f"unknown IANA time zone {value[:64]!r}")
         return value
 
 

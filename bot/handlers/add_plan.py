@@ -1,305 +1,271 @@
-"""/add: a guided conversation that builds a plan, previews its schedule and APR, then saves.
+"""/add: a guided series of questions that builds a plan, previews its schedule and APR,
+then saves it.
 
-Every answer is validated and a bad one re-prompts with the reason. The state lives in
-the database (persistent conversation), so a restart of the bot continues where it was.
+Each step is an awaited question (``bot.handlers.awaiting``), so there is one question at
+a time: a typed answer goes to the question asked last, and another question or command
+ends the /add and says so. Every answer is checked where it is typed — the credit line as
+soon as the lender is known — and a bad one is asked again with the reason. Every step has
+Back and Cancel; a button of an earlier step or an earlier /add has expired.
 """
 
 from __future__ import annotations
 
-import warnings
-from datetime import date
-from decimal import Decimal, InvalidOperation
+import secrets
+from typing import Any
 
 from telegram import Update
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    ConversationHandler,
-    MessageHandler,
-    TypeHandler,
-    filters,
-)
-from telegram.warnings import PTBUserWarning
+from telegram.ext import ContextTypes
 
 from bot.callbacks import Action, decode
 from bot.deps import deps
-from bot.handlers.awaiting import timeout_minutes
+from bot.handlers import awaiting
+from bot.handlers.add_steps import (
+    AWAITING,
+    BUTTON_STEPS,
+    DRAFT,
+    STEP_OF_FIELD,
+    Step,
+    plan_draft,
+    previous,
+    question_keyboard,
+    question_text,
+    readings_of,
+)
+from bot.handlers.add_typed import answer_typed, credit_refusal, preview_text
 from bot.handlers.common import current_user, show
-from bot.keyboards import choice_keyboard
-from bot.texts import day, esc, money, t
+from bot.texts import esc, t
 from core.domain.credit import CreditRefused
-from core.domain.dates import DateError, parse_date
 from core.domain.terms import Method, PlanKind
-from core.money import AmountError, parse_amount
-from core.services.errors import InvalidInput, NoCreditLine
-from core.services.plans import PlanDraft, add_plan, preview_plan
-
-PROVIDER, TITLE, KIND, PRINCIPAL, PERIODS, METHOD, RATE, FIRST_DUE, CONFIRM = range(9)
-NAME = "add_plan"  # the conversation's name in the persisted states
-
-
-def _draft(context: ContextTypes.DEFAULT_TYPE) -> dict[str, str]:
-    assert context.user_data is not None
-    found: dict[str, str] = context.user_data.setdefault("add", {})
-    return found
+from core.services.draws import check_draw, closed_lines
+from core.services.errors import InvalidInput, LimitReached, NoCreditLine
+from core.services.limits import ensure_room_for_plan
+from core.services.plans import add_plan
+from core.services.users import UserView
 
 
-async def _ask(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, state: int) -> int:
-    user = await current_user(update, context)
-    lang = user.language
-    markup = None
-    if state == KIND:
-        options = [(t(lang, f"kind.{k.value}"), k.value) for k in PlanKind]
-        markup = choice_keyboard(Action.ADD_KIND, options)
-    elif state == METHOD:
-        options = [(t(lang, f"plans.method.{m.value}"), m.value) for m in Method]
-        markup = choice_keyboard(Action.ADD_METHOD, options)
-    await show(update, t(lang, key), markup, edit=update.callback_query is not None)
-    return state
+def limit_text(lang: str, exc: LimitReached) -> str:
+    return t(lang, f"limit.{exc.limit.value}", limit=exc.maximum)
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """Begin: who is the lender?"""
-    assert context.user_data is not None
-    context.user_data["add"] = {}
-    return await _ask(update, context, "add.ask_provider", PROVIDER)
+def _draft(context: ContextTypes.DEFAULT_TYPE) -> dict[str, Any] | None:
+    found = context.user_data.get(DRAFT) if context.user_data is not None else None
+    return found if isinstance(found, dict) else None
 
 
-async def _text(update: Update, context: ContextTypes.DEFAULT_TYPE, limit: int) -> str | None:
-    message = update.effective_message
-    assert message is not None
-    text = (message.text or "").strip()
-    if 1 <= len(text) <= limit:
-        return text
-    user = await current_user(update, context)
-    await show(update, t(user.language, "add.text_length", limit=limit), edit=False)
-    return None
-
-
-async def provider(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """Lender's name, then the plan's title."""
-    text = await _text(update, context, 64)
-    if text is None:
-        return PROVIDER
-    _draft(context)["provider"] = text
-    return await _ask(update, context, "add.ask_title", TITLE)
-
-
-async def title(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """Plan's title, then purchase or cash advance."""
-    text = await _text(update, context, 128)
-    if text is None:
-        return TITLE
-    _draft(context)["title"] = text
-    return await _ask(update, context, "add.ask_kind", KIND)
-
-
-async def kind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """Purchase or cash advance (a button), then the principal."""
-    assert update.callback_query is not None
-    await update.callback_query.answer()
-    _draft(context)["kind"] = PlanKind(decode(update.callback_query.data).args[0]).value
-    return await _ask(update, context, "add.ask_principal", PRINCIPAL)
-
-
-async def principal(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """The principal as typed; a bad amount is explained and asked again."""
-    user = await current_user(update, context)
-    message = update.effective_message
-    assert message is not None
-    try:
-        amount = parse_amount(message.text or "")
-    except AmountError as exc:
-        typed = esc((message.text or "")[:40])
-        reason = t(user.language, f"amount.{exc.problem.value}", text=typed)
-        await show(update, f"{reason}\n{t(user.language, 'add.ask_principal')}", edit=False)
-        return PRINCIPAL
-    _draft(context)["principal"] = str(amount)
-    return await _ask(update, context, "add.ask_periods", PERIODS)
-
-
-async def periods(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """Number of periods, 1-60."""
-    message = update.effective_message
-    assert message is not None
-    text = (message.text or "").strip()
-    if not (text.isdecimal() and 1 <= int(text) <= 60):
-        user = await current_user(update, context)
-        await show(update, t(user.language, "add.bad_periods"), edit=False)
-        return PERIODS
-    _draft(context)["periods"] = str(int(text))
-    return await _ask(update, context, "add.ask_method", METHOD)
-
-
-async def method(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """Repayment method (a button); an interest-free plan skips the rate."""
-    assert update.callback_query is not None
-    await update.callback_query.answer()
-    chosen = Method(decode(update.callback_query.data).args[0])
-    _draft(context)["method"] = chosen.value
-    if chosen is Method.INTEREST_FREE:
-        _draft(context)["rate"] = "0"
-        return await _ask(update, context, "add.ask_first_due", FIRST_DUE)
-    return await _ask(update, context, f"add.ask_rate.{chosen.value}", RATE)
-
-
-def parse_rate(text: str) -> Decimal:
-    """``0.6%`` → 0.006, ``18 %`` → 0.18, ``0.006`` → 0.006."""
-    raw = text.strip().replace("％", "%").replace(" ", "")
-    percent = raw.endswith("%")
-    value = Decimal(raw.rstrip("%"))
-    if not value.is_finite() or value < 0:
-        raise InvalidOperation(text)
-    return value / 100 if percent else value
-
-
-async def rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """The rate as typed, as a percentage or a fraction."""
-    message = update.effective_message
-    assert message is not None
-    try:
-        value = parse_rate(message.text or "")
-    except (InvalidOperation, ValueError):
-        user = await current_user(update, context)
-        await show(update, t(user.language, "add.bad_rate"), edit=False)
-        return RATE
-    _draft(context)["rate"] = str(value)
-    return await _ask(update, context, "add.ask_first_due", FIRST_DUE)
-
-
-def _plan_draft(data: dict[str, str], first_due: date) -> PlanDraft:
-    return PlanDraft(
-        provider=data["provider"],
-        title=data["title"],
-        principal=Decimal(data["principal"]),
-        periods=int(data["periods"]),
-        method=Method(data["method"]),
-        rate=Decimal(data["rate"]),
-        first_due=first_due,
-        kind=PlanKind(data["kind"]),
+def _ours(question: dict[str, Any] | None, draft: dict[str, Any] | None) -> bool:
+    """Whether ``question`` is a step of the /add whose answers are ``draft``."""
+    return (
+        question is not None
+        and draft is not None
+        and question.get("what") == AWAITING
+        and question.get("run") == draft.get("run")
     )
 
 
-async def first_due(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """The first due date; then the schedule preview with its APR."""
-    user = await current_user(update, context)
-    lang, message = user.language, update.effective_message
-    assert message is not None
-    try:
-        due = parse_date(message.text or "")
-        draft = _plan_draft(_draft(context), due)
-        preview = preview_plan(draft.terms())
-    except DateError as exc:
-        await show(update, t(lang, f"add.bad_date.{exc.problem.value}"), edit=False)
-        return FIRST_DUE
-    except InvalidInput as exc:
-        text = t(lang, "add.bad_terms", problem=esc(exc.problem))
-        await show(update, f"{text}\n{t(lang, 'add.ask_first_due')}", edit=False)
-        return FIRST_DUE
-    _draft(context)["first_due"] = due.isoformat()
-    first = preview.schedule[0]
-    text = t(
-        lang,
-        "add.preview",
-        title=esc(draft.title),
-        provider=esc(draft.provider),
-        kind=t(lang, f"kind.{draft.kind.value}"),
-        principal=money(draft.principal),
-        periods=draft.periods,
-        method=t(lang, f"plans.method.{draft.method.value}"),
-        first_due=day(first.due_date, lang),
-        first_amount=money(first.total),
-        interest=money(preview.totals.interest),
-        fee=money(preview.totals.fee),
-        total=money(preview.totals.total),
-        apr=f"{preview.apr * 100:.2f}%",
-    )
-    options = [(t(lang, "button.save"), "save"), (t(lang, "button.cancel"), "cancel")]
-    await show(update, text, choice_keyboard(Action.ADD_SAVE, options), edit=False)
-    return CONFIRM
+async def ask(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    lang: str,
+    step: Step,
+    *,
+    before: str = "",
+    edit: bool = False,
+) -> None:
+    """Await ``step`` and ask it (after ``before``, a reason or a note, if any)."""
+    draft = _draft(context)
+    assert draft is not None
+    if step is Step.CONFIRM:
+        try:
+            text = preview_text(lang, plan_draft(draft))
+        except InvalidInput as exc:
+            step = STEP_OF_FIELD.get(exc.field, Step.FIRST_DUE)
+            await ask(update, context, lang, step, before=t(lang, "add.does_not_fit"), edit=edit)
+            return
+    else:
+        text = question_text(lang, step, draft)
+    awaiting.expect(context, AWAITING, deps(context).clock(), step=step.value, run=draft["run"])
+    text = f"{before}\n{text}" if before else text
+    await show(update, text, question_keyboard(lang, step, draft, draft["run"]), edit=edit)
 
 
-async def save(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """Save (credit-line check included) or cancel."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/add: which credit lines can take no new plan, then the first question."""
+    assert context.user_data is not None
     user = await current_user(update, context)
-    lang, data = user.language, _draft(context)
-    if decode(query.data).args[0] != "save":
-        return await _end(update, context, t(lang, "common.cancelled"))
-    draft = _plan_draft(data, date.fromisoformat(data["first_due"]))
-    d = deps(context)
+    lang, d = user.language, deps(context)
+    notes = []
+    question = awaiting.pending(context)
+    if (
+        _ours(question, _draft(context))
+        and question is not None
+        and not awaiting.expired(question, d.clock(), d.settings)
+    ):
+        notes.append(t(lang, "add.interrupted"))  # the /add before this one
     try:
         async with d.db.uow() as uow:
-            await add_plan(uow, user.telegram_id, draft, d.clock())
-    except CreditRefused as exc:
-        key = f"add.refused.{exc.refusal.value}"
-        available = money(exc.line.available)
-        text = t(lang, key, provider=esc(draft.provider), available=available)
-        return await _end(update, context, text)
+            await ensure_room_for_plan(uow, user.telegram_id)
+            closed = await closed_lines(uow, user.telegram_id, d.clock())
+    except LimitReached as exc:
+        await show(update, "\n".join([*notes, limit_text(lang, exc)]), edit=False)
+        return
+    if closed:
+        lines = [
+            t(lang, f"add.closed.{'frozen' if c.frozen else 'exhausted'}", provider=esc(c.provider))
+            for c in closed
+        ]
+        notes.append(t(lang, "add.closed_lines", lines=t(lang, "add.list_separator").join(lines)))
+    context.user_data[DRAFT] = {"run": secrets.token_hex(3)}
+    await ask(update, context, lang, Step.PROVIDER, before="\n".join(notes))
+
+
+async def typed(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, question: dict[str, Any]
+) -> None:
+    """A typed answer to the step awaited (``text_message`` routes it here)."""
+    user = await current_user(update, context)
+    lang, draft = user.language, _draft(context)
+    step = Step(question["step"])
+    if draft is None or not _ours(question, draft):
+        awaiting.done(context)  # a question whose draft is gone: nothing to answer
+        await show(update, t(lang, "add.interrupted"), edit=False)
+        return
+    if step in BUTTON_STEPS:
+        await ask(update, context, lang, step, before=t(lang, "add.use_buttons"))
+        return
+    message = update.effective_message
+    assert message is not None
+    outcome = await answer_typed(context, user, step, draft, (message.text or "").strip())
+    if outcome.reason:
+        await ask(update, context, lang, step, before=outcome.reason)
+    else:
+        await ask(update, context, lang, outcome.next_step)
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Kind, method, a rate's reading, Save, Back or Cancel, for the step awaited only."""
+    query = update.callback_query
+    assert query is not None
+    user = await current_user(update, context)
+    lang, d, data = user.language, deps(context), decode(query.data)
+    run, step = data.args[0], data.args[1]
+    question, draft = awaiting.pending(context), _draft(context)
+    current = _ours(question, draft) and question is not None and question.get("step") == step
+    if data.action is Action.ADD_RATE and draft is not None:
+        current = current and int(data.args[2]) < len(readings_of(draft))
+    if not current or draft is None or draft.get("run") != run or question is None:
+        await query.answer(t(lang, "add.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    if awaiting.expired(question, d.clock(), d.settings):
+        await end(
+            update, context, t(lang, "add.timeout", minutes=awaiting.timeout_minutes(d.settings))
+        )
+        return
+    if data.action is Action.ADD_CANCEL:
+        await end(update, context, t(lang, "common.cancelled"))
+    elif data.action is Action.ADD_BACK:
+        back = previous(Step(step), draft)
+        await ask(update, context, lang, back or Step.PROVIDER, edit=True)
+    elif data.action is Action.ADD_KIND:
+        await _kind(update, context, user, draft, PlanKind(data.args[2]))
+    elif data.action is Action.ADD_METHOD:
+        draft["method"] = data.args[2]
+        if Method(data.args[2]) is Method.INTEREST_FREE:
+            draft["rate"] = "0"
+            await ask(update, context, lang, Step.FIRST_DUE, edit=True)
+        else:
+            await ask(update, context, lang, Step.RATE, edit=True)
+    elif data.action is Action.ADD_RATE:
+        draft["rate"] = str(readings_of(draft)[int(data.args[2])].rate)
+        await ask(update, context, lang, Step.FIRST_DUE, edit=True)
+    else:
+        await _save(update, context, user, draft)
+
+
+async def _kind(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    user: UserView,
+    draft: dict[str, Any],
+    kind: PlanKind,
+) -> None:
+    """A cash advance needs a credit line with the lender: said now, not at Save."""
+    d, lang = deps(context), user.language
+    try:
+        async with d.db.uow() as uow:
+            await check_draw(uow, user.telegram_id, draft["provider"], d.clock(), kind=kind)
     except NoCreditLine:
-        text = t(lang, "add.refused.no_credit_line", provider=esc(draft.provider))
-        return await _end(update, context, text)
-    return await _end(update, context, t(lang, "add.saved"))
+        reason = t(lang, "add.refused.no_credit_line", provider=esc(draft["provider"]))
+        await ask(update, context, lang, Step.KIND, before=reason, edit=True)
+        return
+    except CreditRefused as exc:
+        await ask(update, context, lang, Step.PROVIDER, before=credit_refusal(lang, exc), edit=True)
+        return
+    draft["kind"] = kind.value
+    await ask(update, context, lang, Step.PRINCIPAL, edit=True)
 
 
-async def _end(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> int:
+async def _save(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, user: UserView, draft: dict[str, Any]
+) -> None:
+    """Save; a refusal (the line changed since, or the terms) goes back to its step."""
+    d, lang = deps(context), user.language
+    try:
+        async with d.db.uow() as uow:
+            await add_plan(uow, user.telegram_id, plan_draft(draft), d.clock())
+    except CreditRefused as exc:
+        step = Step.PRINCIPAL if exc.line.available > 0 else Step.PROVIDER
+        await ask(update, context, lang, step, before=credit_refusal(lang, exc), edit=True)
+        return
+    except NoCreditLine:
+        reason = t(lang, "add.refused.no_credit_line", provider=esc(draft["provider"]))
+        await ask(update, context, lang, Step.KIND, before=reason, edit=True)
+        return
+    except InvalidInput as exc:
+        step = STEP_OF_FIELD.get(exc.field, Step.FIRST_DUE)
+        await ask(update, context, lang, step, before=t(lang, "add.does_not_fit"), edit=True)
+        return
+    except LimitReached as exc:  # another device added the last plan meanwhile
+        await end(update, context, limit_text(lang, exc))
+        return
+    await end(update, context, t(lang, "add.saved"))
+
+
+async def end(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+    """Stop awaiting /add and forget its answers, then say ``text``."""
     assert context.user_data is not None
-    context.user_data.pop("add", None)
+    awaiting.done(context)
+    context.user_data.pop(DRAFT, None)
     await show(update, text)
-    return ConversationHandler.END
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """/cancel inside the conversation."""
+async def after_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """After every update's handler: an /add whose question was replaced by another
+    question, or that waits while another command ran, is over; say so (not when it had
+    already timed out, nor after /cancel, which says it itself)."""
+    draft = _draft(context)
+    if draft is None or context.user_data is None:
+        return
+    question, d = awaiting.pending(context), deps(context)
+    ours = _ours(question, draft)
+    if ours and not _other_command(update):
+        return
+    if ours:
+        awaiting.done(context)
+    context.user_data.pop(DRAFT, None)
+    if question is None or update.effective_chat is None:
+        return  # ended by /cancel, by the timeout, or by Save
+    if ours and awaiting.expired(question, d.clock(), d.settings):
+        return
     user = await current_user(update, context)
-    assert context.user_data is not None
-    context.user_data.pop("add", None)
-    await show(update, t(user.language, "common.cancelled"), edit=False)
-    return ConversationHandler.END
+    await context.bot.send_message(update.effective_chat.id, t(user.language, "add.interrupted"))
 
 
-async def timed_out(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Ten minutes without an answer. With several instances each one that handled a step
-    has a timer running; only the one holding the latest step ends the conversation and
-    says so (the others' timers count from older steps)."""
-    assert update.effective_chat is not None
-    assert update.effective_user is not None
-    user = await current_user(update, context)
-    if context.user_data is not None:
-        context.user_data.pop("add", None)
-    minutes = timeout_minutes(deps(context).settings)
-    text = t(user.language, "add.timeout", minutes=minutes)
-    await context.bot.send_message(update.effective_chat.id, text)
-
-
-def _is(action: Action, values: list[str]) -> str:
-    return f"^{action.value}:({'|'.join(values)})$"
-
-
-def conversation(timeout_seconds: float) -> ConversationHandler:  # type: ignore[type-arg]
-    # Answers are typed or tapped and tracked per user and chat, not per message, which
-    # is what PTB's per_message warning is about.
-    warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
-    text = filters.TEXT & ~filters.COMMAND
-    return ConversationHandler(
-        entry_points=[CommandHandler("add", start)],
-        states={
-            PROVIDER: [MessageHandler(text, provider)],
-            TITLE: [MessageHandler(text, title)],
-            KIND: [CallbackQueryHandler(kind, pattern=_is(Action.ADD_KIND, list(PlanKind)))],
-            PRINCIPAL: [MessageHandler(text, principal)],
-            PERIODS: [MessageHandler(text, periods)],
-            METHOD: [CallbackQueryHandler(method, pattern=_is(Action.ADD_METHOD, list(Method)))],
-            RATE: [MessageHandler(text, rate)],
-            FIRST_DUE: [MessageHandler(text, first_due)],
-            CONFIRM: [CallbackQueryHandler(save, pattern=_is(Action.ADD_SAVE, ["save", "cancel"]))],
-            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
-        },
-        fallbacks=[CommandHandler("cancel", cancel)],
-        name=NAME,
-        persistent=False,
-        conversation_timeout=timeout_seconds,
-    )
+def _other_command(update: Update) -> bool:
+    """A command other than /add (which starts afresh) and /cancel."""
+    message = update.message
+    text = message.text if message is not None and message.text else ""
+    if not text.startswith("/"):
+        return False
+    name = text.split()[0][1:].split("@")[0]
+    return name not in ("add", "cancel")

@@ -105,6 +105,10 @@ async def add_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None
     user = await current_user(update, context)
     lang, data = user.language, decode(query.data)
+    kind = MethodKind(data.args[0]) if data.args and data.args[0] in set(MethodKind) else None
+    if data.args and kind is None:
+        await stale_button(update, lang)  # answers the query: not a second time below
+        return
     await query.answer()
     try:
         async with deps(context).db.uow() as uow:
@@ -112,13 +116,9 @@ async def add_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except LimitReached as exc:
         await show(update, _limit_text(lang, exc))
         return
-    if not data.args:
+    if kind is None:
         options = [(t(lang, f"kind_method.{k.value}"), k.value) for k in MethodKind]
         await show(update, t(lang, "cards.choose_kind"), choice_keyboard(Action.CARD_ADD, options))
-        return
-    kind = MethodKind(data.args[0]) if data.args[0] in set(MethodKind) else None
-    if kind is None:
-        await stale_button(update, lang)
         return
     awaiting.expect(context, LABEL, deps(context).clock(), kind=kind.value)
     await show(update, t(lang, "cards.ask_label"))

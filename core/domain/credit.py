@@ -44,14 +44,20 @@ class CreditRefused(ValueError):
         self.amount = amount
 
 
-def check_new_draw(line: CreditLine, amount: Decimal) -> None:
-    """Refuse a new plan or cash advance the line cannot carry. Repayments never call this."""
-    if amount <= 0:
-        raise ValueError("a draw must be positive")
+def check_line_open(line: CreditLine, amount: Decimal = ZERO) -> None:
+    """Refuse any new draw on a frozen or exhausted line, whatever its amount: what /add
+    says as soon as the lender is known, before the amount is asked."""
     if line.frozen:
         raise CreditRefused(CreditRefusal.FROZEN, line, amount)
     if line.available <= 0:
         raise CreditRefused(CreditRefusal.EXHAUSTED, line, amount)
+
+
+def check_new_draw(line: CreditLine, amount: Decimal) -> None:
+    """Refuse a new plan or cash advance the line cannot carry. Repayments never call this."""
+    if amount <= 0:
+        raise ValueError("a draw must be positive")
+    check_line_open(line, amount)
     if amount > line.available:
         raise CreditRefused(CreditRefusal.INSUFFICIENT, line, amount)
 

@@ -40,7 +40,7 @@ class DateError(ValueError):
         self.text = text
 
 
-_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")  # fullmatch
 
 
 def parse_date(text: str) -> date:

@@ -95,6 +95,46 @@ def _places(value: Decimal) -> int:
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
+class RateProblem(StrEnum):
+    """Why a plan's rate is refused, whatever the rest of the terms."""
+
+    NEGATIVE = "negative"
+    NOT_ZERO = "not_zero"  # an interest-free plan
+    ABOVE_MAX_FEE = "above_max_fee"
+    ABOVE_MAX_APR = "above_max_apr"
+    TOO_MANY_PLACES = "too_many_places"
+
+
+_RATE_DETAILS = {
+    RateProblem.NEGATIVE: "rate must be zero or positive",
+    RateProblem.NOT_ZERO: "an interest-free plan has rate 0",
+    RateProblem.ABOVE_MAX_FEE: f"fee rate per period above {MAX_FEE_RATE}",
+    RateProblem.ABOVE_MAX_APR: f"annual rate above {MAX_APR}",
+    RateProblem.TOO_MANY_PLACES: f"a rate has more than {RATE_PLACES} decimal places",
+}
+
+
+def rate_problem(method: Method, rate: Decimal) -> RateProblem | None:
+    """What is wrong with ``rate`` for a plan repaid by ``method``, if anything; asked at
+    the step where a rate is typed and again when the whole terms are validated."""
+    if not rate.is_finite() or rate < 0:
+        return RateProblem.NEGATIVE
+    if method is Method.INTEREST_FREE and rate != 0:
+        return RateProblem.NOT_ZERO
+    if method is Method.FEE_PER_PERIOD and rate > MAX_FEE_RATE:
+        return RateProblem.ABOVE_MAX_FEE
+    if method in (Method.ANNUITY, Method.EQUAL_PRINCIPAL) and rate > MAX_APR:
+        return RateProblem.ABOVE_MAX_APR
+    if _places(rate) > RATE_PLACES:
+        return RateProblem.TOO_MANY_PLACES
+    return None
+
+
+def most_periods(principal: Decimal) -> int:
+    """The most periods a principal can be spread over: at least ¥1 of it per period."""
+    return max(0, min(MAX_PERIODS, int(principal)))
+
+
 def validate_terms(terms: PlanTerms) -> PlanTerms:
     """Refuse terms no lender would offer or that the schedule cannot represent."""
     if not 1 <= terms.periods <= MAX_PERIODS:
@@ -103,18 +143,13 @@ def validate_terms(terms: PlanTerms) -> PlanTerms:
         raise TermsError(TermsProblem.PRINCIPAL, "principal must be positive, in fen")
     if terms.principal > MAX_AMOUNT:
         raise TermsError(TermsProblem.PRINCIPAL, "principal over the maximum")
-    if terms.principal < terms.periods:
+    if terms.periods > most_periods(terms.principal):
         raise TermsError(TermsProblem.PRINCIPAL, "principal must be at least ¥1 per period")
-    if not terms.rate.is_finite() or terms.rate < 0:
-        raise TermsError(TermsProblem.RATE, "rate must be zero or positive")
-    if terms.method is Method.INTEREST_FREE and terms.rate != 0:
-        raise TermsError(TermsProblem.RATE, "an interest-free plan has rate 0")
-    if terms.method is Method.FEE_PER_PERIOD and terms.rate > MAX_FEE_RATE:
-        raise TermsError(TermsProblem.RATE, f"fee rate per period above {MAX_FEE_RATE}")
-    if terms.method in (Method.ANNUITY, Method.EQUAL_PRINCIPAL) and terms.rate > MAX_APR:
-        raise TermsError(TermsProblem.RATE, f"annual rate above {MAX_APR}")
-    rates = (terms.rate, terms.penalty_daily_rate, terms.penalty_cap_rate)
-    if any(_places(rate) > RATE_PLACES for rate in (*rates, terms.early_repayment_fee_rate)):
+    problem = rate_problem(terms.method, terms.rate)
+    if problem is not None:
+        raise TermsError(TermsProblem.RATE, _RATE_DETAILS[problem])
+    rates = (terms.penalty_daily_rate, terms.penalty_cap_rate, terms.early_repayment_fee_rate)
+    if any(_places(rate) > RATE_PLACES for rate in rates):
         raise TermsError(TermsProblem.RATE, f"a rate has more than {RATE_PLACES} decimal places")
     if not 0 <= terms.repayment_day <= 31:
         raise TermsError(TermsProblem.REPAYMENT_DAY, "repayment day must be 1..31")

@@ -7,12 +7,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from core.db.models import CreditLineRow, PaymentMethodRow
+from core.db.models import PaymentMethodRow
 from core.db.uow import UnitOfWork
-from core.domain.credit import CreditLine, CreditRecord, credit_record, outstanding_principal
+from core.domain.credit import CreditLine, CreditRecord, credit_record
 from core.domain.overview import Summary, summarize
 from core.services.books import load_plans
 from core.services.clock import local_date
+from core.services.draws import credit_lines
 from core.services.users import get_user
 
 
@@ -37,20 +38,7 @@ async def status_overview(uow: UnitOfWork, user_id: int, now: datetime) -> Overv
     user = await get_user(uow, user_id)
     on = local_date(now, user.timezone)
     plans = await load_plans(uow.session, user_id)
-    lines = await uow.session.scalars(
-        select(CreditLineRow)
-        .where(CreditLineRow.user_id == user_id)
-        .order_by(CreditLineRow.provider)
-    )
-    credit = tuple(
-        CreditLine(
-            line.provider,
-            line.limit,
-            outstanding_principal([p.book for p in plans if p.row.provider == line.provider], on),
-            line.frozen,
-        )
-        for line in lines
-    )
+    credit = await credit_lines(uow.session, user_id, plans, on)
     methods = await uow.session.execute(
         select(PaymentMethodRow.id, PaymentMethodRow.label).where(
             PaymentMethodRow.user_id == user_id, PaymentMethodRow.removed_at.is_(None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from core.db.models import AT_ONCE, User
 from core.db.uow import UnitOfWork
 from core.services.errors import InvalidInput, NotFound
+from core.zones import is_known_zone
 
 LANGUAGES = ("zh", "en")
 
@@ -26,10 +26,8 @@ def normalize_language(code: str | None, default: str) -> str:
 
 
 def check_timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput("timezone", "unknown_zone") from exc
+    if not is_known_zone(name):
+        raise InvalidInput("timezone", "unknown_zone")
     return name
 
 

@@ -54,3 +54,34 @@ def test_decode_never_crashes_on_anything(data: str) -> None:
         return
     assert len(data.encode()) <= MAX_BYTES
     assert encode(parsed.action, *parsed.args) == data
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "pv:99999999999999999999999:1",  # beyond 64 bits: OverflowError in the driver
+        "hp:1:999999999999999999999999",
+        "cv:9223372036854775808",  # 2**63
+        "cv:0",  # ids are positive
+        "lg:fr",  # a language the bot does not speak
+        "lg:zh\n",  # "$" accepted a trailing newline
+        "pv:1:1\n",
+        "ca:crypto",  # not a kind of payment method
+        "rm:sideways",
+        "fg:maybe",
+        "ak:abc123:kind:loan",
+        "am:abc123:method:free",
+        "ar:abc123:rate:-1",
+    ],
+)
+def test_out_of_range_or_unknown_arguments_are_refused(data: str) -> None:
+    with pytest.raises(BadCallback):
+        decode(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["cv:9223372036854775807", "hp:1:0", "pv:1:0", "lg:zh", "ca:wechat", "ca", "rm:zone"],
+)
+def test_the_largest_id_and_the_known_words_are_accepted(data: str) -> None:
+    assert encode(decode(data).action, *decode(data).args) == data

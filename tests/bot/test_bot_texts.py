@@ -44,11 +44,23 @@ def test_every_key_the_code_uses_exists() -> None:
 
 
 @pytest.mark.parametrize(
-    "prefix", ["amount.", "repay.failed.", "status.health.", "method.", "repay.what.", "menu."]
+    "prefix",
+    [
+        "amount.",
+        "repay.failed.",
+        "status.health.",
+        "method.",
+        "repay.what.",
+        "menu.",
+        "add.rate_refused.",
+        "add.bad_date.",
+    ],
 )
 def test_dynamic_key_families_are_complete(prefix: str) -> None:
     from core.domain.credit import Health
+    from core.domain.dates import DateProblem
     from core.domain.quotes import QuoteKind
+    from core.domain.terms import RateProblem
     from core.gateway.port import DebitFailure
     from core.money import AmountProblem
     from core.services.methods import MethodKind
@@ -60,6 +72,8 @@ def test_dynamic_key_families_are_complete(prefix: str) -> None:
         "method.": [k.value for k in MethodKind],
         "repay.what.": [k.value for k in QuoteKind],
         "menu.": list(COMMANDS),
+        "add.rate_refused.": [p.value for p in RateProblem],
+        "add.bad_date.": [p.value for p in DateProblem],
     }[prefix]
     for language in ("zh", "en"):
         assert {prefix + m for m in members} <= catalog_keys(language)

@@ -63,15 +63,10 @@ async def test_add_continues_after_a_restart(repaybot: RepayBot) -> None:
 async def test_add_refused_on_a_frozen_credit_line(repaybot: RepayBot) -> None:
     chat = repaybot.chat(1001)
     await chat.say("/add")
-    await chat.say("花呗")
-    await chat.say("Switch 2")
-    await chat.tap("消费分期")
-    await chat.say("2599")
-    await chat.say("3")
-    await chat.tap("免息")
-    await chat.say("2026-12-28")
-    refused = await chat.tap("保存")
+    refused = await chat.say("花呗")  # said at once, not after the eight steps
     assert "额度已冻结" in refused.text
+    assert "第 1 步" in refused.text
+    assert "第 2 步" not in (await chat.say("/cancel")).text
     assert "Switch 2" not in await _plans(repaybot, 1001)
 
 
