@@ -328,14 +328,15 @@ def test_messages_print_as_plain_text(tmp_path: Path) -> None:
 
 def test_demo_data_by_default(tmp_path: Path) -> None:
     with isolated_env(tmp_path) as live:
-        code, out, err = simulate("--from", "2026-12-01", "--days", "1")
+        # The demo's dates are relative to the day it is loaded, here its own day.
+        code, out, err = simulate("--from", "2026-11-22", "--days", "10")
         assert not live.exists()
     assert code == 0, err
     assert "examples/demo.json" in out
     rows = timeline(out)
     assert (
-        "2026-12-01",
-        "08:00",
+        "2026-11-28",
+        "10:00",
         1001,
         "auto-debit ok ¥633.00 from 支付宝 — Apple AirPods Pro 2",
     ) in rows
