@@ -190,6 +190,8 @@ async def keep_state(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if calls is None or calls.state is None or context.user_data is None:
         return
     data = dict(context.user_data)
+    if not data:  # PTB keeps a dict per user in memory; the database is the one copy
+        context.application.drop_user_data(calls.state.user_id)
     if json.dumps(data, sort_keys=True, ensure_ascii=False) == calls.read_snapshot:
         return
     async with deps(context).db.uow() as uow:
