@@ -30,7 +30,7 @@ from bot.callbacks import Action
 from bot.deps import SendState, deps
 from bot.keyboards import button, button_row
 from bot.observability import Metrics
-from bot.pacing import Priority
+from bot.ratelimit import Priority
 from bot.texts import day, esc, money, t
 from core.db.uow import Database
 from core.domain.reminders import ReminderKind

@@ -19,7 +19,6 @@ can only take back what the schedule ran ahead, as a long wait once a window.
 from __future__ import annotations
 
 from collections import deque
-from enum import StrEnum
 from typing import Protocol
 
 # Telegram allows 30 messages a second; the window is made a little longer than a second
@@ -37,14 +36,6 @@ CHAT_MESSAGES_PER_SECOND = 1.0
 # One group: 20 messages in any minute.
 GROUP_MESSAGES_PER_WINDOW = 20
 GROUP_WINDOW_SECONDS = 60.0
-
-
-class Priority(StrEnum):
-    """Whom a send is for: a person waiting for an answer, or nobody in particular (the
-    sweep's reminders and receipts), passed as PTB's ``rate_limit_args``."""
-
-    REPLY = "reply"
-    BULK = "bulk"
 
 
 class Rule(Protocol):

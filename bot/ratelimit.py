@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.jobs import retry_after
-from bot.pacing import Pacer, Priority, Rule, chat_rule, overall_pacer
+from bot.pacing import Pacer, Rule, chat_rule, overall_pacer
 
 # Under a steady flood of replies, a waiting bulk send still gets the slot after this many
 # replies in a row: bulk keeps ≥ 1/11 of the rate, and a reply waits at most one extra slot.
@@ -38,10 +36,18 @@ Sleep = Callable[[float], Awaitable[None]]
 Result = bool | dict[str, Any] | list[dict[str, Any]]
 
 
+class Priority(StrEnum):
+    """Whom a send is for: a person waiting for an answer, or nobody in particular (the
+    sweep's reminders and receipts), passed as PTB's ``rate_limit_args``."""
+
+    REPLY = "reply"
+    BULK = "bulk"
+
+
 class PriorityGate:
     """Admits callers one at a time through a :class:`Pacer`: the oldest waiting reply
     first, else the oldest bulk send (one bulk after ``bulk_after`` replies in a row while
-    bulk waited); nobody while paused. ``clock``/``sleep`` default to the event loop's."""
+    bulk waited). ``clock``/``sleep`` default to the event loop's."""
 
     def __init__(
         self,
@@ -60,15 +66,10 @@ class PriorityGate:
             Priority.BULK: deque(),
         }
         self._replies_in_a_row = 0
-        self._paused_until = -math.inf
         self._task: asyncio.Task[None] | None = None
 
     def now(self) -> float:
         return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
-
-    def pause(self, seconds: float) -> None:
-        """Admit nobody for ``seconds`` from now (Telegram asked everyone to wait)."""
-        self._paused_until = max(self._paused_until, self.now() + seconds)
 
     async def enter(self, priority: Priority) -> None:
         """Return when this caller's turn has come."""
@@ -95,7 +96,7 @@ class PriorityGate:
         try:
             while self._someone_waits():
                 now = self.now()
-                wait = max(self.pacer.wait_time(now), self._paused_until - now)
+                wait = self.pacer.wait_time(now)
                 if wait > 0:
                     await self._sleep(wait)
                     continue
@@ -132,10 +133,11 @@ class TelegramRateLimiter(BaseRateLimiter[Priority]):
     pace (replies first); requests to no chat (getUpdates, answerCallbackQuery, ...) are
     not paced, as in PTB's own limiter.
 
-    A flood limit (429) pauses every send for the ``retry_after`` Telegram asked and is
-    raised, not retried: a sweep that slept through it while holding claims could outlive
-    their lease, so it gives them back instead (bot/jobs.py); a reply's handler reports it
-    (bot/handlers/common.py).
+    A flood limit (429) is raised, not retried: a sweep that slept through it while
+    holding claims could outlive their lease, so it gives them back instead and pauses the
+    sweeps for the ``retry_after`` Telegram asked (bot/jobs.py); a reply's 429 pauses them
+    too (bot/handlers/common.py). The pause is kept on the application's clock
+    (``SendState``), which the tests set, not here.
     """
 
     def __init__(
@@ -179,11 +181,7 @@ class TelegramRateLimiter(BaseRateLimiter[Priority]):
                 await self._sleep(wait)
             await self.gate.enter(rate_limit_args or Priority.REPLY)
             chat.rule.admit(self.gate.now())
-        try:
-            return await callback(*args, **kwargs)
-        except RetryAfter as exc:
-            self.gate.pause(retry_after(exc).total_seconds())
-            raise
+        return await callback(*args, **kwargs)
 
     def _chat(self, chat_id: object) -> _Chat:
         chat = self._chats.get(chat_id)

@@ -24,14 +24,8 @@ from telegram.error import RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.jobs import BotSink
-from bot.pacing import (
-    Pacer,
-    Priority,
-    SlidingWindow,
-    TokenBucket,
-    overall_pacer,
-)
-from bot.ratelimit import BULK_AFTER, PriorityGate, TelegramRateLimiter
+from bot.pacing import Pacer, SlidingWindow, TokenBucket, overall_pacer
+from bot.ratelimit import BULK_AFTER, Priority, PriorityGate, TelegramRateLimiter
 
 RATE = 30 / 1.02  # the overall pace, messages a second
 
@@ -242,7 +236,9 @@ async def test_one_chat_gets_a_short_burst_then_one_message_a_second() -> None:
     assert sends.labels().index("group") < 4  # another chat does not wait for this one
 
 
-async def test_a_flood_limit_pauses_every_send_and_is_raised() -> None:
+async def test_a_flood_limit_is_raised_not_retried() -> None:
+    """The sweep gives its claims back and pauses on the application's clock
+    (tests/e2e/test_e2e_sending.py); the limiter only must not retry."""
     time, sends = _limiter()
 
     async def flood() -> Any:
@@ -252,18 +248,26 @@ async def test_a_flood_limit_pauses_every_send_and_is_raised() -> None:
 
     failed = sends.send("first", 1, Priority.BULK, answer=flood)
     await time.run_until(failed.done)
-    assert isinstance(failed.exception(), RetryAfter)  # not retried: the sweep gives back
-    sends.send("bulk", 2, Priority.BULK)
-    sends.send("reply", 3)
-    limiter = sends.limiter
+    assert isinstance(failed.exception(), RetryAfter)
+    assert sends.labels() == ["first"]  # called once
 
-    async def no_chat() -> Any:
+
+async def test_requests_to_no_chat_are_not_paced() -> None:
+    time, sends = _limiter()
+    for n in range(40):
+        sends.send(f"bulk {n}", 1000 + n, Priority.BULK)
+    await time.settle()
+
+    async def answer() -> Any:
         return True
 
-    await limiter.process_request(no_chat, (), {}, "answerCallbackQuery", {}, None)
-    await time.run_until(lambda: len(sends.log) == 3)
-    assert sends.labels() == ["first", "reply", "bulk"]
-    assert min(sends.times("bulk") + sends.times("reply")) >= 5.0
+    answered = await sends.limiter.process_request(
+        answer, (), {}, "answerCallbackQuery", {"callback_query_id": "1"}, None
+    )
+    assert answered is True
+    assert time.now == 0.0  # did not wait for the bulk sends
+    assert len(sends.log) < 40
+    await sends.limiter.shutdown()
 
 
 async def test_a_send_given_up_while_waiting_does_not_hold_up_the_rest() -> None:
