@@ -23,7 +23,7 @@ from typing import Any
 
 from telegram.ext import BaseRateLimiter
 
-from bot.pacing import Pacer, Rule, chat_rule, overall_pacer
+from bot.pacing import Pacer, Rule, chat_rule, is_group, overall_pacer
 
 # Under a steady flood of replies, a waiting bulk send still gets the slot after this many
 # replies in a row: bulk keeps ≥ 1/11 of the rate, and a reply waits at most one extra slot.
@@ -125,13 +125,15 @@ class _Chat:
     """One chat's limit; the lock keeps its sends in order and its rule consistent."""
 
     rule: Rule
+    holds_replies: bool  # a group's limit holds every send; a private chat's, bulk only
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class TelegramRateLimiter(BaseRateLimiter[Priority]):
-    """Each request to a chat waits for its chat's limit, then for its turn in the overall
-    pace (replies first); requests to no chat (getUpdates, answerCallbackQuery, ...) are
-    not paced, as in PTB's own limiter.
+    """Each request to a chat waits for its chat's limit (in a private chat, bulk sends
+    only: bot/pacing.py), then for its turn in the overall pace (replies first); requests
+    to no chat (getUpdates, answerCallbackQuery, ...) are not paced, as in PTB's own
+    limiter.
 
     A flood limit (429) is raised, not retried: a sweep that slept through it while
     holding claims could outlive their lease, so it gives them back instead and pauses the
@@ -176,10 +178,12 @@ class TelegramRateLimiter(BaseRateLimiter[Priority]):
         with contextlib.suppress(ValueError, TypeError):
             chat_id = int(chat_id)  # "123" and 123 are one chat
         chat = self._chat(chat_id)
+        priority = rate_limit_args or Priority.REPLY
         async with chat.lock:
-            while (wait := chat.rule.wait_time(self.gate.now())) > 0:
-                await self._sleep(wait)
-            await self.gate.enter(rate_limit_args or Priority.REPLY)
+            if priority is Priority.BULK or chat.holds_replies:
+                while (wait := chat.rule.wait_time(self.gate.now())) > 0:
+                    await self._sleep(wait)
+            await self.gate.enter(priority)
             chat.rule.admit(self.gate.now())
         return await callback(*args, **kwargs)
 
@@ -188,7 +192,7 @@ class TelegramRateLimiter(BaseRateLimiter[Priority]):
         if chat is None:
             if len(self._chats) >= self._chats_checked_at:
                 self._forget_idle_chats()
-            chat = self._chats[chat_id] = _Chat(chat_rule(chat_id))
+            chat = self._chats[chat_id] = _Chat(chat_rule(chat_id), is_group(chat_id))
         return chat
 
     def _forget_idle_chats(self) -> None:
