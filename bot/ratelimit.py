@@ -179,11 +179,21 @@ class TelegramRateLimiter(BaseRateLimiter[Priority]):
             chat_id = int(chat_id)  # "123" and 123 are one chat
         chat = self._chat(chat_id)
         priority = rate_limit_args or Priority.REPLY
+        if priority is Priority.REPLY and not chat.holds_replies:
+            # Not behind the chat's lock either: a bulk send waiting there for the chat's
+            # second must not hold up an answer to the person (it waits again after it).
+            await self.gate.enter(priority)
+            chat.rule.admit(self.gate.now())
+            return await callback(*args, **kwargs)
         async with chat.lock:
-            if priority is Priority.BULK or chat.holds_replies:
+            while True:
                 while (wait := chat.rule.wait_time(self.gate.now())) > 0:
                     await self._sleep(wait)
-            await self.gate.enter(priority)
+                await self.gate.enter(priority)
+                if chat.rule.wait_time(self.gate.now()) == 0:
+                    break
+                # An answer went into the chat while this waited for its turn: the turn is
+                # let go (a slot lost, rarely), and the chat's second waited for again.
             chat.rule.admit(self.gate.now())
         return await callback(*args, **kwargs)
 

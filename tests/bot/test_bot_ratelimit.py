@@ -121,6 +121,11 @@ class VirtualTime:
         for _ in range(100):  # enough rounds for every chain of awaits here to finish
             await asyncio.sleep(0)
 
+    async def run_to(self, when: float) -> None:
+        """Let time pass until ``when``."""
+        ticker = asyncio.ensure_future(self.sleep(when - self.now))
+        await self.run_until(ticker.done)
+
     async def run_until(self, done: Callable[[], bool], limit: float = 120) -> None:
         """Let time pass, wake-up by wake-up, until ``done()``."""
         await self.settle()
@@ -228,6 +233,19 @@ async def test_a_bulk_send_goes_a_second_after_the_chats_last_message() -> None:
     assert replies[-1] - replies[0] < 0.2
     assert sends.times("bulk to them")[0] - replies[-1] >= 1.0 - 1e-9
     assert sends.labels().index("bulk to another") < 5  # not held up by chat 7
+
+
+async def test_a_bulk_send_waiting_for_its_chat_does_not_hold_up_a_reply_there() -> None:
+    time, sends = _limiter()
+    sends.send("reply 0", 7)
+    await time.run_until(lambda: len(sends.log) == 1)
+    sends.send("bulk", 7, Priority.BULK)  # waits for the chat's second
+    await time.run_to(0.3)
+    sends.send("reply 1", 7)
+    await time.run_until(lambda: len(sends.log) == 3)
+    assert sends.labels() == ["reply 0", "reply 1", "bulk"]
+    assert sends.times("reply 1")[0] - 0.3 <= 1.02 / 30 + 0.02 + 1e-9
+    assert sends.times("bulk")[0] - sends.times("reply 1")[0] >= 1.0 - 1e-9
 
 
 async def test_a_group_is_sent_twenty_messages_a_minute() -> None:
