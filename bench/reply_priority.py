@@ -190,8 +190,11 @@ def report(
         f" ({'all' if done else 'stopped early'}); 429 answers: {len(flood)}"
     )
     if flood:
-        kinds = ["reminder" if int(s.chat_id) in reminded.due else "reply" for s in flood]
-        print(f"429s, to: {', '.join(kinds[:10])}")
+        to_reminded = sum(int(s.chat_id) in reminded.due for s in flood)
+        print(
+            f"429s: {to_reminded} to users due a reminder (a reminder, or the answer to a "
+            f"tap), {len(flood) - to_reminded} to the /status people"
+        )
     if len(reminders) < 2:
         return
     span = reminders[-1] - reminders[0]
