@@ -18,12 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
-from telegram.ext import ContextTypes
+from telegram.ext import ContextTypes, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.callbacks import Action
@@ -31,6 +31,7 @@ from bot.deps import SendState, deps
 from bot.fit import fit
 from bot.keyboards import button, button_row
 from bot.observability import Metrics
+from bot.ratelimit import Priority
 from bot.texts import day, esc, money, t
 from core.db.uow import Database
 from core.domain.reminders import ReminderKind
@@ -153,11 +154,16 @@ class ChatSink(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class BotSink:
-    bot: Bot
+    bot: ExtBot[Any]
 
     async def deliver(self, chat_id: int, text: str, markup: InlineKeyboardMarkup) -> int:
+        # Bulk: a person waiting for a reply goes first (bot/ratelimit.py).
         message = await self.bot.send_message(
-            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+            chat_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            rate_limit_args=Priority.BULK,
         )
         return message.message_id
 

@@ -1,105 +1,214 @@
-"""Pacing sends to Telegram's limit: at most 30 messages in any second, overall.
+"""RepayBot's rate limiter: Telegram's limits (bot/pacing.py), replies to people first.
 
-PTB's ``AIORateLimiter`` paces with a leaky bucket. Set to Telegram's 30 a second it lets
-30 go at once and then 30 a second more — 60 in the first second, which Telegram (and
-the emulator's sliding one-second window) answers with 429. Set to one message per 1/30 s
-it never bursts, but every late wake-up of the event loop (a millisecond or two under
-load) is lost for good, so a long send reaches ~0.94 of the limit.
+Sends share Telegram's 30 messages a second. While a sweep sends thousands of reminders,
+a person who taps a button must not wait behind them: a send made while handling an update
+(a reply) goes before any waiting bulk send (the sweep's reminders and receipts, marked
+``rate_limit_args=Priority.BULK``). Bulk sends take every slot replies leave, and one in
+``BULK_AFTER + 1`` slots even when replies never stop, so a flood of replies cannot starve
+them.
 
-:class:`Pacer` spaces sends evenly at the limit's rate on a fixed schedule (a send may go
-up to ``catch_up`` seconds before its slot, so late wake-ups are made up rather than
-added up, down to ``spacing`` apart), and never admits more than ``limit`` in any
-``period`` (a sliding window, Telegram's own rule). The catch-up stays small: the window
-can only take back what the schedule ran ahead, as a long wait once a window.
-:class:`TelegramRateLimiter` is PTB's limiter with a pacer in place of its overall
-bucket; its per-group limits and paid-broadcast handling are PTB's own.
+Built on python-telegram-bot's public ``BaseRateLimiter`` interface: ``process_request``
+gets each request's parameters (``data``) and the caller's ``rate_limit_args``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
-from types import TracebackType
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
 
-from telegram.ext import AIORateLimiter
+from telegram.ext import BaseRateLimiter
 
-# Telegram allows 30 messages a second; the window is made a little longer than a second
-# so that request latencies that differ by up to 20 ms cannot put 31 into one second at
-# Telegram's end. A send woken late lets the next go up to 20 ms early, never closer
-# than 1/45 s to it.
-MESSAGES_PER_WINDOW = 30
-WINDOW_SECONDS = 1.02
-CATCH_UP_SECONDS = 0.02
-MIN_SPACING_SECONDS = 1 / 45
+from bot.pacing import Pacer, Rule, chat_rule, is_group, overall_pacer
+
+# Under a steady flood of replies, a waiting bulk send still gets the slot after this many
+# replies in a row: bulk keeps ≥ 1/11 of the rate, and a reply waits at most one extra slot.
+BULK_AFTER = 10
+# Chats' rules are forgotten once idle, looked over when there are more than this many.
+CHATS_KEPT = 1024
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+Result = bool | dict[str, Any] | list[dict[str, Any]]
 
 
-class Pacer:
-    """An async context manager admitting entries at ``limit`` per ``period`` evenly, at
-    most ``catch_up`` seconds ahead of that schedule (so time lost to a stall is made up),
-    at least ``spacing`` apart, never more than ``limit`` in any ``period``; first come,
-    first served."""
+class Priority(StrEnum):
+    """Whom a send is for: a person waiting for an answer, or nobody in particular (the
+    sweep's reminders and receipts), passed as PTB's ``rate_limit_args``."""
+
+    REPLY = "reply"
+    BULK = "bulk"
+
+
+class PriorityGate:
+    """Admits callers one at a time through a :class:`Pacer`: the oldest waiting reply
+    first, else the oldest bulk send (one bulk after ``bulk_after`` replies in a row while
+    bulk waited). ``clock``/``sleep`` default to the event loop's."""
 
     def __init__(
-        self, limit: int, period: float, *, catch_up: float = 0.0, spacing: float = 0.0
-    ) -> None:
-        if limit < 1 or period <= 0 or catch_up < 0 or spacing < 0:
-            raise ValueError("limit must be ≥ 1, period > 0, catch_up and spacing ≥ 0")
-        self.limit = limit
-        self.period = period
-        self.interval = period / limit
-        self.catch_up = catch_up
-        self.spacing = spacing
-        self._admitted: deque[float] = deque(maxlen=limit)
-        self._scheduled = float("-inf")  # when the next entry is due on the even schedule
-        self._lock = asyncio.Lock()
-
-    def wait_time(self, now: float) -> float:
-        """How long an entry arriving at ``now`` must wait (0: it may go at once)."""
-        ready = self._scheduled - self.catch_up
-        if self._admitted:
-            ready = max(ready, self._admitted[-1] + self.spacing)
-            if len(self._admitted) == self.limit:
-                ready = max(ready, self._admitted[0] + self.period)
-        return max(0.0, ready - now)
-
-    def admit(self, at: float) -> None:
-        """Record an entry admitted at ``at``."""
-        self._admitted.append(at)
-        self._scheduled = max(self._scheduled, at) + self.interval
-
-    async def __aenter__(self) -> None:
-        async with self._lock:  # FIFO: waiters go in the order they came
-            loop = asyncio.get_running_loop()
-            wait = self.wait_time(loop.time())
-            if wait > 0:  # nobody else can enter meanwhile: the lock is held
-                await asyncio.sleep(wait)
-            self.admit(loop.time())
-
-    async def __aexit__(
         self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+        pacer: Pacer,
+        *,
+        clock: Clock | None = None,
+        sleep: Sleep = asyncio.sleep,
+        bulk_after: int = BULK_AFTER,
     ) -> None:
-        return None
+        self.pacer = pacer
+        self.bulk_after = bulk_after
+        self._clock = clock
+        self._sleep = sleep
+        self._waiting: dict[Priority, deque[asyncio.Future[None]]] = {
+            Priority.REPLY: deque(),
+            Priority.BULK: deque(),
+        }
+        self._replies_in_a_row = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def now(self) -> float:
+        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+
+    async def enter(self, priority: Priority) -> None:
+        """Return when this caller's turn has come."""
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[None] = loop.create_future()
+        self._waiting[priority].append(turn)
+        if self._task is None:
+            self._task = loop.create_task(self._admit_in_turn())
+        await turn
+
+    async def close(self) -> None:
+        """Stop admitting; whoever waits is cancelled."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for queue in self._waiting.values():
+            while queue:
+                queue.popleft().cancel()
+
+    async def _admit_in_turn(self) -> None:
+        # One task admits everyone, so that who goes next is decided when a slot comes
+        # free, not when the caller arrived: a reply arriving during a wait goes next.
+        try:
+            while self._someone_waits():
+                now = self.now()
+                wait = self.pacer.wait_time(now)
+                if wait > 0:
+                    await self._sleep(wait)
+                    continue
+                self.pacer.admit(now)
+                self._next().set_result(None)
+        finally:
+            self._task = None
+
+    def _someone_waits(self) -> bool:
+        for queue in self._waiting.values():
+            while queue and queue[0].done():  # given up (cancelled) while waiting
+                queue.popleft()
+        return any(self._waiting.values())
+
+    def _next(self) -> asyncio.Future[None]:
+        replies, bulk = self._waiting[Priority.REPLY], self._waiting[Priority.BULK]
+        if replies and (not bulk or self._replies_in_a_row < self.bulk_after):
+            self._replies_in_a_row = self._replies_in_a_row + 1 if bulk else 0
+            return replies.popleft()
+        self._replies_in_a_row = 0
+        return bulk.popleft()
 
 
-class TelegramRateLimiter(AIORateLimiter):
-    """PTB's ``AIORateLimiter`` with a :class:`Pacer` as its overall limit.
+@dataclass
+class _Chat:
+    """One chat's limit; the lock keeps its sends in order and its rule consistent."""
 
-    ``max_retries`` stays 0: a sweep that slept through a flood limit inside the limiter
-    while holding claims could outlive their lease; it pauses and gives them back instead.
+    rule: Rule
+    holds_replies: bool  # a group's limit holds every send; a private chat's, bulk only
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class TelegramRateLimiter(BaseRateLimiter[Priority]):
+    """Each request to a chat waits for its chat's limit (in a private chat, bulk sends
+    only: bot/pacing.py), then for its turn in the overall pace (replies first); requests
+    to no chat (getUpdates, answerCallbackQuery, ...) are not paced, as in PTB's own
+    limiter.
+
+    A flood limit (429) is raised, not retried: a sweep that slept through it while
+    holding claims could outlive their lease, so it gives them back instead and pauses the
+    sweeps for the ``retry_after`` Telegram asked (bot/jobs.py); a reply's 429 pauses them
+    too (bot/handlers/common.py). The pause is kept on the application's clock
+    (``SendState``), which the tests set, not here.
     """
 
     def __init__(
         self,
-        limit: int = MESSAGES_PER_WINDOW,
-        period: float = WINDOW_SECONDS,
-        catch_up: float = CATCH_UP_SECONDS,
-        spacing: float = MIN_SPACING_SECONDS,
+        pacer: Pacer | None = None,
+        *,
+        clock: Clock | None = None,
+        sleep: Sleep = asyncio.sleep,
+        bulk_after: int = BULK_AFTER,
     ) -> None:
-        super().__init__(max_retries=0)
-        # PTB enters its overall limiter as an async context manager around each request
-        # to a chat (telegram/ext/_aioratelimiter.py, PTB 22; pinned below 23).
-        pacer = Pacer(limit, period, catch_up=catch_up, spacing=spacing)
-        self._base_limiter = pacer  # type: ignore[assignment]
+        self.gate = PriorityGate(
+            pacer or overall_pacer(), clock=clock, sleep=sleep, bulk_after=bulk_after
+        )
+        self._sleep = sleep
+        self._chats: dict[object, _Chat] = {}
+        self._chats_checked_at = CHATS_KEPT
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        await self.gate.close()
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Result]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: Priority | None,
+    ) -> Result:
+        chat_id = data.get("chat_id")
+        if chat_id is None:
+            return await callback(*args, **kwargs)
+        with contextlib.suppress(ValueError, TypeError):
+            chat_id = int(chat_id)  # "123" and 123 are one chat
+        chat = self._chat(chat_id)
+        priority = rate_limit_args or Priority.REPLY
+        if priority is Priority.REPLY and not chat.holds_replies:
+            # Not behind the chat's lock either: a bulk send waiting there for the chat's
+            # second must not hold up an answer to the person (it waits again after it).
+            await self.gate.enter(priority)
+            chat.rule.admit(self.gate.now())
+            return await callback(*args, **kwargs)
+        async with chat.lock:
+            while True:
+                while (wait := chat.rule.wait_time(self.gate.now())) > 0:
+                    await self._sleep(wait)
+                await self.gate.enter(priority)
+                if chat.rule.wait_time(self.gate.now()) == 0:
+                    break
+                # An answer went into the chat while this waited for its turn: the turn is
+                # let go (a slot lost, rarely), and the chat's second waited for again.
+            chat.rule.admit(self.gate.now())
+        return await callback(*args, **kwargs)
+
+    def _chat(self, chat_id: object) -> _Chat:
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            if len(self._chats) >= self._chats_checked_at:
+                self._forget_idle_chats()
+            chat = self._chats[chat_id] = _Chat(chat_rule(chat_id), is_group(chat_id))
+        return chat
+
+    def _forget_idle_chats(self) -> None:
+        now = self.gate.now()
+        for key, chat in list(self._chats.items()):
+            if not chat.lock.locked() and chat.rule.idle(now):
+                del self._chats[key]
+        # Looked over again only after as many new chats as are kept: linear time overall.
+        self._chats_checked_at = max(CHATS_KEPT, 2 * len(self._chats))
