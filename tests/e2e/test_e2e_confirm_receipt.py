@@ -95,3 +95,24 @@ async def test_a_receipt_the_reply_showed_is_not_sent_again(repaybot: RepayBot) 
     await _lease_passes(repaybot)
     assert [m.message_id for m in _receipts(repaybot)] == [shown.message_id]
     assert LATER not in shown.text
+
+
+async def test_a_second_tap_shows_the_receipt_and_the_sweep_sends_nothing(
+    repaybot: RepayBot,
+) -> None:
+    await sweeping(repaybot)
+    chat = repaybot.chat(1001)
+    await _to_confirmation(chat, "本期账单", "招商银行")
+    repaybot.emulator.inject("editMessageText", status=400, description=GONE)
+    await chat.tap("确认还款")  # the apology; the confirmation is still there
+    confirmation, _ = chat.button("确认还款")
+
+    await chat.tap("确认还款")  # the same outcome, shown this time
+
+    [shown] = [m for m in repaybot.emulator.chat_log(1001) if m.message_id == confirmation]
+    assert PAID in shown.text
+    [payment_id] = await _payment_ids(repaybot)
+    assert await _receipt_rows(repaybot) == [("superseded", payment_id, None)]
+    await _lease_passes(repaybot)
+    await _lease_passes(repaybot)
+    assert [m.message_id for m in _receipts(repaybot)] == [shown.message_id]
