@@ -109,7 +109,7 @@ async def receipt_shown(uow: UnitOfWork, user_id: int, payment_id: int) -> bool:
             ReminderLogRow.offset == payment_id,
             ReminderLogRow.status == _PENDING,
         )
-        .values(status=_SUPERSEDED)
+        .values(status=_SUPERSEDED, payload=None)  # nothing left to send: keep no copy
         .returning(ReminderLogRow.id)
     )
     found = bool(withheld.all())
