@@ -229,7 +229,8 @@ async def quote_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Pay the quote exactly once; a repeated tap shows the same receipt."""
+    """Pay the quote exactly once; a repeated tap shows the same receipt. Once shown, the
+    receipt queued with the payment is withheld (else the sweep sends it)."""
     query = update.callback_query
     assert query is not None
     user = await current_user(update, context)

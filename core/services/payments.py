@@ -1,7 +1,8 @@
 """Paying: confirm a quote exactly once, and the debit-and-record step auto-repay shares.
 
 Exactly-once: the payment row (unique idempotency key), the debit of the simulated
-balance, the allocation lines and any payoff adjustments commit in one transaction.
+balance, the allocation lines, any payoff adjustments and a confirm's receipt (sent
+only if the reply does not show it) commit in one transaction.
 A repeated confirmation finds the stored payment and returns its outcome.
 """
 
