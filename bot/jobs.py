@@ -32,12 +32,14 @@ from bot.fit import fit
 from bot.keyboards import button, button_row
 from bot.observability import Metrics
 from bot.ratelimit import Priority
+from bot.screens import later_receipt_screen
 from bot.texts import day, esc, money, t
 from core.db.uow import Database
 from core.domain.reminders import ReminderKind
 from core.failpoints import SEND_AFTER, SEND_BEFORE, failpoint
 from core.services.autopay_sweep import AutopayReceipt, run_due_autopays
 from core.services.chat_state import purge_processed_updates
+from core.services.payment_receipts import PaymentReceipt
 from core.services.quotes import purge_expired_quotes
 from core.services.reminder_sweep import (
     ReminderBatch,
@@ -325,10 +327,14 @@ async def _failed(
 
 
 def message_text(batch: ReminderBatch) -> str:
+    if isinstance(batch.receipt, PaymentReceipt):
+        return later_receipt_screen(batch.language, batch.receipt, batch.timezone)
     return reminder_text(batch) if batch.receipt is None else receipt_text(batch.receipt)
 
 
 def _markup(batch: ReminderBatch) -> InlineKeyboardMarkup:
+    if isinstance(batch.receipt, PaymentReceipt):  # what to do next, as after a reminder
+        return reminder_keyboard(batch.language, snooze=False)
     if batch.receipt is None:
         return reminder_keyboard(batch.language)
     return receipt_keyboard(batch.language)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.fit import BUDGET, fit
+from bot.keyboards import method_label
 from bot.texts import day, esc, moment, money, t
 from core.domain.credit import CreditLine, Health
-from core.services.methods import MethodView
+from core.services.methods import MethodKind, MethodView
 from core.services.overview import Overview
+from core.services.payment_receipts import PaymentReceipt
 from core.services.payments import Outcome, PaymentOutcome
 from core.services.quotes import QuoteView
 
@@ -128,3 +130,26 @@ def outcome_screen(lang: str, outcome: PaymentOutcome, method_text: str) -> str:
         balance=balance,
         amount=money(outcome.amount),
     )
+
+
+def later_receipt_screen(lang: str, receipt: PaymentReceipt, timezone: str) -> str:
+    """A confirm's receipt sent by the sweep, because the confirm's own reply did not show
+    it: when it was confirmed, then the outcome as that reply says it."""
+    outcome = PaymentOutcome(
+        Outcome.SUCCEEDED if receipt.succeeded else Outcome.FAILED,
+        receipt.amount,
+        receipt.payment_id,
+        receipt.failure_reason,
+        receipt.balance,
+        receipt.outstanding,
+    )
+    method = MethodView(
+        0,
+        MethodKind(receipt.method_kind),
+        receipt.method_label,
+        receipt.method_last4,
+        receipt.balance or Decimal("0"),
+        is_default=False,
+    )
+    when = t(lang, "repay.receipt_later", time=moment(receipt.confirmed_at, lang, timezone))
+    return f"{when}\n{outcome_screen(lang, outcome, method_label(lang, method))}"

@@ -43,6 +43,7 @@ from core.money import ZERO
 from core.services.autopay_sweep import RETRY_TIME, AutopayReceipt
 from core.services.books import load_plans
 from core.services.clock import local_date
+from core.services.payment_receipts import PaymentReceipt
 from core.services.reminder_sweep import ReminderBatch, ReminderItem
 from core.services.reminders import get_reminder_settings
 from core.settings import Settings, get_settings
@@ -213,6 +214,11 @@ def sweep_events(
     for batch, message_id in report.delivered:
         if batch.receipt is None:
             found.append(event(batch.user_id, Kind.REMINDER, _reminder(batch)))
+            found[-1].message = sink.messages[message_id - 1].text
+            continue
+        if isinstance(batch.receipt, PaymentReceipt):  # of a payment confirmed in chat
+            text = f"receipt: payment {batch.receipt.payment_id} confirmed in chat"
+            found.append(event(batch.user_id, Kind.RECEIPT, text))
             found[-1].message = sink.messages[message_id - 1].text
             continue
         # Each debit queues its receipt and this same sweep sends it: one line for both.

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.callbacks import Action, decode
-from bot.deps import deps
+from bot.deps import Deps, deps
 from bot.handlers import awaiting
 from bot.handlers.common import current_user, show, stale_button
 from bot.keyboards import (
@@ -33,6 +35,7 @@ from core.services.errors import (
 )
 from core.services.methods import list_methods
 from core.services.overview import status_overview
+from core.services.payment_receipts import receipt_shown
 from core.services.payments import Outcome, confirm_quote
 from core.services.plans import list_plans
 from core.services.quotes import (
@@ -44,6 +47,7 @@ from core.services.quotes import (
 )
 from core.services.users import UserView
 
+log = logging.getLogger(__name__)
 AWAITING_AMOUNT = "custom_amount"
 
 
@@ -225,15 +229,19 @@ async def quote_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Pay the quote exactly once; a repeated tap shows the same receipt."""
+    """Pay the quote exactly once; a repeated tap shows the same receipt. Once shown, the
+    receipt queued with the payment is withheld (else the sweep sends it)."""
     query = update.callback_query
     assert query is not None
     user = await current_user(update, context)
     lang, d = user.language, deps(context)
     quote_id = decode(query.data).args[0]
+    grace = timedelta(seconds=d.settings.send_lease_seconds)  # see payment_receipts
     try:
         async with d.db.uow() as uow:
-            outcome = await confirm_quote(uow, user.telegram_id, quote_id, d.clock())
+            outcome = await confirm_quote(
+                uow, user.telegram_id, quote_id, d.clock(), receipt_grace=grace
+            )
             quote = await get_quote(uow, user.telegram_id, quote_id)
             methods = {m.method_id: m for m in await list_methods(uow, user.telegram_id)}
     except QuoteClosed:
@@ -257,6 +265,17 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     method = methods.get(quote.method_id)
     label = method_label(lang, method) if method else ""
     await show(update, outcome_screen(lang, outcome, label))
+    if outcome.payment_id is not None:  # shown (a repeat too): the sweep need not send it
+        await _receipt_shown(d, user.telegram_id, outcome.payment_id)
+
+
+async def _receipt_shown(d: Deps, user_id: int, payment_id: int) -> None:
+    try:
+        async with d.db.uow() as uow:
+            await receipt_shown(uow, user_id, payment_id)
+    except SQLAlchemyError:
+        # The receipt is on the screen: no apology for this. The sweep sends it again later.
+        log.warning("receipt of payment %s shown but not recorded", payment_id, exc_info=True)
 
 
 async def bad_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

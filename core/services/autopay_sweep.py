@@ -24,6 +24,7 @@ from core.domain.quotes import Quote, QuoteKind, open_positions, total_owed
 from core.domain.reminders import local_instant
 from core.services.books import LoadedPlan, load_plans, slices
 from core.services.clock import local_date
+from core.services.payment_receipts import RECEIPT
 from core.services.payments import PaymentKind, execute_payment
 
 RETRY_TIME = time(18, 0)
@@ -31,7 +32,6 @@ RETRY_TIME = time(18, 0)
 # are not made up (a debit days late would surprise more than it helps).
 CATCH_UP_WINDOW = timedelta(hours=24)
 NO_METHOD = "no_method"
-RECEIPT = "receipt"  # the reminder_log kind of a receipt; its offset is the payment's id
 
 
 @dataclass(frozen=True, slots=True)

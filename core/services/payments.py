@@ -1,26 +1,35 @@
 """Paying: confirm a quote exactly once, and the debit-and-record step auto-repay shares.
 
 Exactly-once: the payment row (unique idempotency key), the debit of the simulated
-balance, the allocation lines and any payoff adjustments commit in one transaction.
+balance, the allocation lines, any payoff adjustments and a confirm's receipt (sent
+only if the reply does not show it) commit in one transaction.
 A repeated confirmation finds the stored payment and returns its outcome.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import select
 
-from core.db.models import AllocationLineRow, InstallmentRow, PaymentRow, QuoteRow
+from core.db.models import (
+    AllocationLineRow,
+    InstallmentRow,
+    PaymentMethodRow,
+    PaymentRow,
+    QuoteRow,
+    User,
+)
 from core.db.uow import UnitOfWork
 from core.domain.quotes import Quote, QuoteKind, total_owed
-from core.failpoints import PAYMENT_AFTER_DEBIT, failpoint
+from core.failpoints import PAYMENT_AFTER_COMMIT, PAYMENT_AFTER_DEBIT, failpoint
 from core.services.books import load_plans
 from core.services.clock import local_date
 from core.services.errors import NotFound, QuoteClosed, ServiceError
+from core.services.payment_receipts import RECEIPT_GRACE, PaymentReceipt, queue_receipt
 from core.services.quotes import (
     QuoteView,
     adjustments_to_json,
@@ -150,13 +159,20 @@ def _same(quote: QuoteRow, priced: Quote) -> bool:
 
 
 async def confirm_quote(
-    uow: UnitOfWork, user_id: int, quote_id: str, now: datetime
+    uow: UnitOfWork,
+    user_id: int,
+    quote_id: str,
+    now: datetime,
+    *,
+    receipt_grace: timedelta = RECEIPT_GRACE,
 ) -> PaymentOutcome:
     """Pay a stored quote once. Someone else's or an unknown quote is ``NotFound``.
 
     The quote row and the user row are locked first, so a second confirmation waits,
     then finds the payment stored under the quote's key and returns its outcome; the
-    unique key is the last guard should anything bypass the locks.
+    unique key is the last guard should anything bypass the locks. The payment's receipt
+    is queued with it, due after ``receipt_grace`` unless the reply shows it first
+    (core/services/payment_receipts.py); a repeated confirmation queues nothing.
     """
     user = await lock_user(uow, user_id)
     on = local_date(now, user.timezone)
@@ -195,8 +211,37 @@ async def confirm_quote(
         quote_id=quote.id,
     )
     quote.status = "used" if payment.status == "succeeded" else "failed"
+    outcome = replace(await stored_outcome(uow, payment, on), repeated=False)
+    await _queue_receipt(uow, user, payment, priced, outcome, receipt_grace)
     await uow.commit()
-    return replace(await stored_outcome(uow, payment, on), repeated=False)
+    failpoint(PAYMENT_AFTER_COMMIT)
+    return outcome
+
+
+async def _queue_receipt(
+    uow: UnitOfWork,
+    user: User,
+    payment: PaymentRow,
+    priced: Quote,
+    outcome: PaymentOutcome,
+    grace: timedelta,
+) -> None:
+    """The outcome as the confirm's reply tells it, queued should that reply never come."""
+    method = await uow.session.get(PaymentMethodRow, payment.method_id)
+    assert method is not None
+    receipt = PaymentReceipt(
+        payment_id=payment.id,
+        succeeded=outcome.outcome is Outcome.SUCCEEDED,
+        amount=outcome.amount,
+        failure_reason=outcome.failure_reason,
+        method_kind=method.kind,
+        method_label=method.label,
+        method_last4=method.last4,
+        balance=outcome.method_balance,
+        outstanding=outcome.outstanding_after,
+        confirmed_at=payment.created_at,
+    )
+    queue_receipt(uow, user, priced.lines[0].key, receipt, grace)
 
 
 async def _refresh(

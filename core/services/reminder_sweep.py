@@ -1,5 +1,6 @@
 """The sending half of a sweep: claim the messages due now — one batch per user of the
-reminders due, and each auto-repay receipt — and record how each send ended.
+reminders due, and each receipt (of an auto-debit, or of a confirm whose reply did not
+show it) — and record how each send ended.
 
 Every message is a ``reminder_log`` row under a unique key, so it goes out at most once.
 Scheduled reminders are claimed by inserting their row; pending rows (snoozed reminders,
@@ -34,8 +35,9 @@ from core.domain.reminders import (
     due_reminders,
 )
 from core.domain.status import Position
-from core.services.autopay_sweep import RECEIPT, AutopayReceipt
+from core.services.autopay_sweep import AutopayReceipt
 from core.services.books import LoadedPlan, load_open_plans, slices
+from core.services.payment_receipts import RECEIPT, PaymentReceipt
 from core.services.reminders import parse_days
 from core.services.wakeups import Looked, is_due, owing, plan_next_sweeps, wake
 
@@ -76,7 +78,7 @@ class ReminderBatch:
     language: str
     timezone: str
     items: tuple[ReminderItem, ...]
-    receipt: AutopayReceipt | None = None
+    receipt: AutopayReceipt | PaymentReceipt | None = None
     receipt_log_id: int | None = None
     attempts: int = 1  # how many times this message has been claimed (the most of its rows)
     due_at: datetime | None = None  # when the oldest part of it fell due
@@ -376,14 +378,13 @@ def _batches(
     due_at = min((i.fire_at for i in items if i.fire_at is not None), default=None)
     for row in taken:  # read before the claim: one more attempt now
         if row.kind == RECEIPT:
-            receipt = AutopayReceipt.from_payload(row.payload or {})
             receipts.append(
                 ReminderBatch(
                     user.telegram_id,
                     user.language,
                     user.timezone,
                     (),
-                    receipt,
+                    _receipt_of(row),
                     row.id,
                     row.attempts + 1,
                     row.fire_at,
@@ -408,6 +409,20 @@ def _batches(
         due_at=due_at,
     )
     return [batch, *receipts]
+
+
+def _receipt_of(row: ReminderLogRow) -> AutopayReceipt | PaymentReceipt:
+    payload = row.payload or {}
+    if not PaymentReceipt.is_payload(payload):
+        return AutopayReceipt.from_payload(payload)
+    # Only a confirm whose reply was not shown, or not recorded as shown, leaves its
+    # receipt to the sweep: a crash between showing and recording makes this a second copy.
+    log.warning(
+        "receipt of payment %s was not recorded as shown by its confirm: sending it"
+        " (it may go out twice)",
+        row.offset,
+    )
+    return PaymentReceipt.from_payload(payload)
 
 
 def _kind_now(row: ReminderLogRow, pos: Position, on: date) -> tuple[ReminderKind, int]:

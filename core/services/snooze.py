@@ -20,9 +20,9 @@ from core.db.models import ReminderLogRow
 from core.db.uow import UnitOfWork
 from core.domain.quotes import open_positions
 from core.domain.reminders import local_instant
-from core.services.autopay_sweep import RECEIPT
 from core.services.books import load_plans
 from core.services.clock import local_date
+from core.services.payment_receipts import RECEIPT
 from core.services.reminder_sweep import PENDING, SENT, SNOOZED
 from core.services.users import lock_user
 from core.services.wakeups import wake

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from core.failpoints import PAYMENT_AFTER_DEBIT, SEND_AFTER, SEND_BEFORE
+from core.failpoints import PAYMENT_AFTER_COMMIT, PAYMENT_AFTER_DEBIT, SEND_AFTER, SEND_BEFORE
 from tests.crash.conftest import (
     BALANCE,
     LEASE_SECONDS,
@@ -29,6 +29,7 @@ BALANCE_AFTER = "¥4,900.00"  # the card after one debit of the installment
 REMINDER = "Repayment reminder"
 AUTO_RECEIPT = "Auto-repay succeeded"
 MANUAL_RECEIPT = "Payment succeeded"
+LATER_RECEIPT = "The payment you confirmed at"  # a confirm's receipt sent by the sweep
 MORE_SWEEPS = 4  # after the outcome: one more lease runs out meanwhile
 
 
@@ -175,4 +176,41 @@ async def test_kill_mid_manual_payment_then_the_same_confirm_pays_once(lab: Cras
     assert MANUAL_RECEIPT in receipt.text
     assert BALANCE_AFTER in receipt.text
     assert len(lab.messages(MANUAL_RECEIPT)) == 1
+    await _stop_cleanly(restarted)
+
+
+async def test_kill_after_the_confirm_commits_tells_the_outcome_once_after_the_restart(
+    lab: CrashLab,
+) -> None:
+    await lab.add_user(first_due=lab.noon.today, autopay=False, reminders=False)
+    emulator = lab.emulator
+    crashed = await lab.start(PAYMENT_AFTER_COMMIT)
+    await crashed.wait_for_log("Application started")
+    chat = Chat(emulator, USER_ID)
+    await chat.say("/repay")
+    await chat.tap("Current bill")  # one card: straight to the confirmation
+    message_id, confirm = chat.button("Confirm")
+    pressed = await emulator.press(USER_ID, message_id, callback_data=confirm)
+    await crashed.killed()
+    assert emulator.callback_answers(pressed) == []  # it died before answering
+    [payment] = await lab.payments()  # paid, and the user not told
+    assert (payment.kind, payment.status, payment.amount) == ("manual", "succeeded", INSTALLMENT)
+    assert await lab.balance() == BALANCE - INSTALLMENT
+    assert "Please confirm" in chat.last().text
+    [row] = await lab.log_rows()  # the receipt, queued with the payment
+    assert (row.kind, row.offset, row.status) == ("receipt", payment.id, "pending")
+
+    restarted = await lab.start()
+    await eventually(lambda: bool(lab.messages(MANUAL_RECEIPT)), "the receipt", restarted)
+    await _quiet_for_a_while(restarted)
+    [receipt] = lab.messages(MANUAL_RECEIPT)
+    assert receipt.message_id != message_id  # a message of its own, after the restart
+    assert LATER_RECEIPT in receipt.text
+    assert BALANCE_AFTER in receipt.text
+    assert await lab.payments() == [payment]
+    assert await lab.balance() == BALANCE - INSTALLMENT
+    [row] = await lab.log_rows()
+    assert (row.status, row.message_id) == ("sent", receipt.message_id)
+    # The sweep cannot tell "died before showing" from "died after": it warns either way.
+    assert restarted.count(f"receipt of payment {payment.id}", RECLAIM_WARNING) == 1
     await _stop_cleanly(restarted)

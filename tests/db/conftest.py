@@ -25,6 +25,7 @@ from core.db.uow import Database
 from core.domain.quotes import QuoteKind
 from core.domain.terms import Method, PlanKind
 from core.services.methods import MethodKind, add_method, top_up
+from core.services.payment_receipts import receipt_shown
 from core.services.payments import PaymentOutcome, confirm_quote
 from core.services.plans import PlanDraft, add_plan
 from core.services.quotes import QuoteRequest, QuoteView, create_quote
@@ -351,10 +352,16 @@ class Factory:
         method_id: int | None = None,
         now: datetime | None = None,
     ) -> PaymentOutcome:
+        """Pay as in chat: quote, confirm, and the reply shows the receipt (so the sweep
+        has none to send; ``confirm`` alone leaves it queued)."""
         quote = await self.quote(
             user_id, kind, plan_id=plan_id, amount=amount, method_id=method_id, now=now
         )
-        return await self.confirm(user_id, quote.quote_id, now=now)
+        outcome = await self.confirm(user_id, quote.quote_id, now=now)
+        if outcome.payment_id is not None:
+            async with self.db.uow() as uow:
+                await receipt_shown(uow, user_id, outcome.payment_id)
+        return outcome
 
     async def balance(self, method_id: int) -> Decimal:
         async with self.db.uow() as uow:

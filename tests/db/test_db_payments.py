@@ -3,6 +3,7 @@ stale quotes and the idempotency key (SPEC §3 payments and quotes, §6.2, §7).
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -10,7 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from core.db.models import AllocationLineRow, InstallmentRow, PaymentRow, QuoteRow
+from core.db.models import (
+    AllocationLineRow,
+    InstallmentRow,
+    PaymentRow,
+    QuoteRow,
+    ReminderLogRow,
+    User,
+)
 from core.db.uow import Database
 from core.domain.quotes import QuoteKind
 from core.domain.status import InstallmentStatus
@@ -27,9 +35,11 @@ from core.services.errors import (
 from core.services.history import list_payments
 from core.services.methods import MethodKind, add_method, remove_method
 from core.services.overview import status_overview
+from core.services.payment_receipts import RECEIPT_GRACE, PaymentReceipt, receipt_shown
 from core.services.payments import Outcome, QuoteClosed, confirm_quote
 from core.services.plans import get_plan
 from core.services.quotes import QuoteRequest, create_quote, get_quote, requote_with_method
+from core.services.reminder_sweep import ReminderBatch, claim_due_reminders
 
 TODAY = date(2026, 11, 22)
 FEE_BILL = Decimal("107.20")  # period 1 of 1200.00 over 12 at 0.6 %: 100.00 + 7.20 fee
@@ -575,3 +585,131 @@ async def test_requote_with_another_method_keeps_the_choice(
     async with db.uow() as uow:
         with pytest.raises(NotFound):  # someone else's method
             await requote_with_method(uow, user, first.quote_id, others_card, now)
+
+
+async def _receipt_rows(db: Database) -> list[ReminderLogRow]:
+    async with db.uow() as uow:
+        rows = await uow.session.scalars(
+            select(ReminderLogRow)
+            .where(ReminderLogRow.kind == "receipt")
+            .order_by(ReminderLogRow.id)
+        )
+        found = list(rows)
+        uow.session.expunge_all()  # keep the loaded values after the unit of work ends
+        return found
+
+
+async def _shown(db: Database, user: int, payment_id: int | None) -> bool:
+    assert payment_id is not None
+    async with db.uow() as uow:
+        return await receipt_shown(uow, user, payment_id)
+
+
+async def _receipts_sent(db: Database, at: datetime) -> list[ReminderBatch]:
+    async with db.uow() as uow:
+        batches = await claim_due_reminders(uow, at)
+    return [b for b in batches if b.receipt is not None]
+
+
+async def test_a_confirm_queues_its_receipt_with_the_payment(
+    db: Database, make: Any, now: datetime
+) -> None:
+    user, card = await make.user(balance="500.00")
+    await make.plan(user, make.fee_plan())
+    quote = await make.quote(user, QuoteKind.BILL)
+
+    outcome = await make.confirm(user, quote.quote_id)
+
+    [row] = await _receipt_rows(db)
+    assert (row.user_id, row.offset, row.status, row.attempts) == (
+        user,
+        outcome.payment_id,
+        "pending",
+        0,
+    )
+    assert row.fire_at == now + RECEIPT_GRACE  # the reply's time to show it first
+    assert row.payload is not None
+    assert PaymentReceipt.from_payload(row.payload) == PaymentReceipt(
+        payment_id=outcome.payment_id or 0,
+        succeeded=True,
+        amount=FEE_BILL,
+        failure_reason=None,
+        method_kind="bank_card",
+        method_label="招商银行",
+        method_last4="1234",
+        balance=Decimal("500.00") - FEE_BILL,
+        outstanding=FEE_TOTAL - FEE_BILL,
+        confirmed_at=now,
+    )
+    async with db.uow() as uow:
+        payer = await uow.session.get(User, user)
+        assert payer is not None
+        assert payer.next_sweep_at <= row.fire_at  # the sweep looks at the user by then
+
+    again = await make.confirm(user, quote.quote_id)  # the same tap again: nothing more
+    assert again.repeated is True
+    assert len(await _receipt_rows(db)) == 1
+    assert await make.balance(card) == Decimal("500.00") - FEE_BILL
+
+
+async def test_a_failed_confirm_queues_the_failure(db: Database, make: Any) -> None:
+    user, _ = await make.user(balance="100.00")
+    await make.plan(user, make.fee_plan())
+    quote = await make.quote(user, QuoteKind.BILL)
+
+    outcome = await make.confirm(user, quote.quote_id)
+
+    assert outcome.outcome is Outcome.FAILED
+    [row] = await _receipt_rows(db)
+    assert row.payload is not None
+    receipt = PaymentReceipt.from_payload(row.payload)
+    assert (receipt.payment_id, receipt.succeeded, receipt.failure_reason) == (
+        outcome.payment_id,
+        False,
+        "insufficient_balance",
+    )
+    assert (receipt.balance, receipt.outstanding) == (Decimal("100.00"), FEE_TOTAL)
+
+
+async def test_an_expired_quote_queues_no_receipt(db: Database, make: Any, now: datetime) -> None:
+    user, _ = await make.user()
+    await make.plan(user, make.fee_plan())
+    quote = await make.quote(user, QuoteKind.BILL)
+    outcome = await make.confirm(user, quote.quote_id, now=quote.expires_at)
+    assert outcome.outcome is Outcome.EXPIRED
+    assert await _receipt_rows(db) == []
+
+
+async def test_a_receipt_the_reply_showed_is_not_sent(
+    db: Database, make: Any, now: datetime
+) -> None:
+    user, _ = await make.user()
+    await make.plan(user, make.fee_plan())
+    quote = await make.quote(user, QuoteKind.BILL)
+    outcome = await make.confirm(user, quote.quote_id)
+
+    assert await _shown(db, user, outcome.payment_id) is True
+    assert await _shown(db, user, outcome.payment_id) is False  # nothing left to withhold
+    [row] = await _receipt_rows(db)
+    assert row.status == "superseded"
+    assert await _receipts_sent(db, now + RECEIPT_GRACE + timedelta(seconds=1)) == []
+
+
+async def test_a_receipt_no_reply_showed_is_sent_after_the_grace(
+    db: Database, make: Any, now: datetime, caplog: pytest.LogCaptureFixture
+) -> None:
+    user, _ = await make.user(balance="500.00")
+    await make.plan(user, make.fee_plan())
+    quote = await make.quote(user, QuoteKind.BILL)
+    outcome = await make.confirm(user, quote.quote_id)
+
+    assert await _receipts_sent(db, now + RECEIPT_GRACE - timedelta(seconds=1)) == []
+    with caplog.at_level(logging.WARNING, "core.services.reminder_sweep"):
+        [batch] = await _receipts_sent(db, now + RECEIPT_GRACE)
+    assert batch.user_id == user
+    assert isinstance(batch.receipt, PaymentReceipt)
+    assert batch.receipt.payment_id == outcome.payment_id
+    assert batch.receipt.amount == FEE_BILL
+    assert f"receipt of payment {outcome.payment_id}" in caplog.text
+    assert "may go out twice" in caplog.text
+    assert await _shown(db, user, outcome.payment_id) is False  # the sweep has it now
