@@ -17,7 +17,6 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any, Protocol
 
 from telegram import InlineKeyboardMarkup
@@ -26,29 +25,21 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.ext import ContextTypes, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.callbacks import Action
 from bot.deps import SendState, deps
-from bot.fit import fit
-from bot.keyboards import button, button_row
 from bot.observability import Metrics
 from bot.ratelimit import Priority
-from bot.screens import later_receipt_screen
-from bot.texts import day, esc, money, t
+from bot.sweep_messages import message_markup, message_text
 from core.db.uow import Database
-from core.domain.reminders import ReminderKind
 from core.failpoints import SEND_AFTER, SEND_BEFORE, failpoint
 from core.services.autopay_sweep import AutopayReceipt, run_due_autopays
 from core.services.chat_state import purge_processed_updates
-from core.services.payment_receipts import PaymentReceipt
 from core.services.quotes import purge_expired_quotes
 from core.services.reminder_sweep import (
     ReminderBatch,
-    ReminderItem,
     claim_chunk,
     record_outcome,
     release,
 )
-from core.services.snooze import SnoozeChoice
 from core.services.users import set_active
 from core.settings import Settings
 
@@ -61,89 +52,6 @@ RETRY_BACKOFF = timedelta(minutes=1)  # × the attempts so far
 # sends for its duration (on SQLite it holds the one write lock); a small chunk keeps the
 # stall short enough for the rate limiter's window to make up (bot/ratelimit.py).
 CLAIM_CHUNK = 150
-
-
-def reminder_text(batch: ReminderBatch) -> str:
-    """Everything due in one message; what does not fit is counted and totalled in a last
-    line that points to /status, so nothing is refused and nothing is lost."""
-    lang, items = batch.language, batch.items
-
-    def more(count: int) -> str:
-        # An installment can be in a batch twice (its auto-repay notice and its reminder):
-        # the total counts what is owed on each once; the amount includes its penalty.
-        owed = {item.installment_id: item.amount for item in items[len(items) - count :]}
-        amount = sum(owed.values(), Decimal("0"))
-        return t(lang, "reminder.more", count=count, amount=money(amount))
-
-    lines = [_line(lang, item) for item in items]
-    return fit([t(lang, "reminder.title")], lines, more=more)
-
-
-def _line(lang: str, item: ReminderItem) -> str:
-    values = {
-        "title": esc(item.plan_title),
-        "date": day(item.due_date, lang),
-        "amount": money(item.amount),
-        "penalty": money(item.penalty),
-        "days": item.days_overdue,
-        "method": esc(item.method_label) if item.method_label else t(lang, "reminder.no_card"),
-    }
-    mark = t(lang, "reminder.snoozed") if item.snoozed else ""
-    if item.kind is ReminderKind.BEFORE_DUE:
-        if item.offset < 0:
-            return mark + t(lang, "reminder.in_grace", **values)
-        when = (
-            t(lang, "reminder.when.0")
-            if item.offset == 0
-            else t(lang, "reminder.when.n", days=item.offset)
-        )
-        return mark + t(lang, "reminder.before_due", when=when, **values)
-    line = mark + t(lang, f"reminder.{item.kind.value}", **values)
-    if item.kind is ReminderKind.AUTOPAY_NOTICE and item.balance_short:
-        line += "\n  " + t(lang, "reminder.autopay_short")
-    return line
-
-
-def reminder_keyboard(lang: str, *, snooze: bool = True) -> InlineKeyboardMarkup:
-    """Repay now, details and, until it has been used, a row of snooze choices."""
-    rows = [
-        button_row(t(lang, "button.repay"), Action.MENU_REPAY),
-        button_row(t(lang, "button.details"), Action.MENU_PLANS),
-    ]
-    if snooze:
-        rows.append(
-            [
-                button(t(lang, f"button.snooze.{choice.value}"), Action.SNOOZE, choice.value)
-                for choice in SnoozeChoice
-            ]
-        )
-    return InlineKeyboardMarkup(rows)
-
-
-def receipt_text(receipt: AutopayReceipt) -> str:
-    lang = receipt.language
-    values = {
-        "title": esc(receipt.plan_title),
-        "amount": money(receipt.amount),
-        "method": esc(receipt.method_label or ""),
-        "balance": money(receipt.balance or Decimal("0")),
-        "outstanding": money(receipt.outstanding),
-    }
-    if receipt.succeeded:
-        return t(lang, "autopay.receipt.ok", **values)
-    reason = t(lang, f"history.reason.{receipt.failure_reason}")
-    follow = t(lang, "autopay.next.last" if receipt.last_attempt else "autopay.next.retry")
-    return t(lang, "autopay.receipt.failed", reason=reason, next=follow, **values)
-
-
-def receipt_keyboard(lang: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            button_row(t(lang, "button.repay"), Action.MENU_REPAY),
-            button_row(t(lang, "button.change_card"), Action.AUTOPAY),
-            button_row(t(lang, "button.top_up"), Action.CARDS),
-        ]
-    )
 
 
 class ChatSink(Protocol):
@@ -271,7 +179,9 @@ async def _send_all(
     for index, batch in enumerate(batches):
         failpoint(SEND_BEFORE)
         try:
-            message_id = await sink.deliver(batch.user_id, message_text(batch), _markup(batch))
+            message_id = await sink.deliver(
+                batch.user_id, message_text(batch), message_markup(batch)
+            )
         except RetryAfter as exc:
             # Telegram wants a pause from everyone using this token: stop, and give back
             # what is unsent without using up its attempts.
@@ -324,20 +234,6 @@ async def _failed(
     report.failed.append((batch, reason))
     async with db.uow() as uow:
         await record_outcome(uow, batch.log_ids, now, failure=reason)
-
-
-def message_text(batch: ReminderBatch) -> str:
-    if isinstance(batch.receipt, PaymentReceipt):
-        return later_receipt_screen(batch.language, batch.receipt, batch.timezone)
-    return reminder_text(batch) if batch.receipt is None else receipt_text(batch.receipt)
-
-
-def _markup(batch: ReminderBatch) -> InlineKeyboardMarkup:
-    if isinstance(batch.receipt, PaymentReceipt):  # what to do next, as after a reminder
-        return reminder_keyboard(batch.language, snooze=False)
-    if batch.receipt is None:
-        return reminder_keyboard(batch.language)
-    return receipt_keyboard(batch.language)
 
 
 def retry_after(exc: RetryAfter) -> timedelta:

@@ -8,7 +8,7 @@ from telegram.ext import ContextTypes
 from bot.callbacks import decode
 from bot.deps import deps
 from bot.handlers.common import current_user, stale_button
-from bot.jobs import reminder_keyboard
+from bot.sweep_messages import reminder_keyboard
 from bot.texts import moment, t
 from core.services.snooze import SnoozeChoice, SnoozeStatus, snooze
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.jobs import message_text
+from bot.sweep_messages import message_text
 from core.services.payment_receipts import PaymentReceipt
 from core.services.reminder_sweep import ReminderBatch
 

@@ -140,7 +140,7 @@ def test_formatting_helpers() -> None:
 def test_reminder_and_receipt_texts() -> None:
     from datetime import date as day_
 
-    from bot.jobs import receipt_text, reminder_text
+    from bot.sweep_messages import receipt_text, reminder_text
     from core.domain.reminders import ReminderKind
     from core.services.autopay_sweep import AutopayReceipt
     from core.services.reminder_sweep import ReminderBatch, ReminderItem

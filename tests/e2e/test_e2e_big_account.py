@@ -17,7 +17,8 @@ from telegram import Bot
 from bot.emulator import BotApiEmulator
 from bot.emulator.model import Message
 from bot.fit import BUDGET, visible_length
-from bot.jobs import BotSink, reminder_keyboard, reminder_text
+from bot.jobs import BotSink
+from bot.sweep_messages import reminder_keyboard, reminder_text
 from core.db.models import ReminderLogRow
 from core.domain.reminders import ReminderKind
 from core.importer.load import import_data
