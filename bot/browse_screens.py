@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.fit import BUDGET, fit, visible_length
-from bot.texts import day, esc, moment, money, t
+from bot.texts import breakdown_text, day, esc, moment, money, t
 from core.domain.ledger import Parts
 from core.services.history import AllocationView, Page, PaymentView
 from core.services.plans import InstallmentView, PlanView
@@ -101,14 +101,7 @@ def allocation_runs(lines: Sequence[AllocationView]) -> list[list[AllocationView
 
 def _allocation(lang: str, run: list[AllocationView]) -> str:
     parts = sum((line.parts for line in run), Parts())
-    breakdown = t(
-        lang,
-        "repay.breakdown",
-        penalty=money(parts.penalty),
-        fee=money(parts.fee),
-        interest=money(parts.interest),
-        principal=money(parts.principal),
-    )
+    breakdown = breakdown_text(lang, parts)
     first, last = run[0], run[-1]
     if first is last:
         key, values = "history.allocation", {"period": first.period}

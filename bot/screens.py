@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from bot.fit import BUDGET, fit
 from bot.keyboards import method_label
-from bot.texts import day, esc, moment, money, t
+from bot.texts import breakdown_text, day, esc, moment, money, t
 from core.domain.credit import CreditLine, Health
 from core.services.methods import MethodKind, MethodView
 from core.services.overview import Overview
@@ -89,14 +89,7 @@ def quote_screen(
     kind = quote.request.kind
     what = t(lang, f"repay.what.{kind.value}", title=esc(title))
     parts = quote.breakdown
-    breakdown = t(
-        lang,
-        "repay.breakdown",
-        penalty=money(parts.penalty),
-        fee=money(parts.fee),
-        interest=money(parts.interest),
-        principal=money(parts.principal),
-    )
+    breakdown = breakdown_text(lang, parts)
     text = t(
         lang,
         "repay.confirm",

@@ -21,6 +21,9 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
+from core.domain.ledger import Parts
+from core.services.errors import LimitReached
+
 LOCALES = Path(__file__).parent / "locales"
 LANGUAGE_LOCALES = {"zh": "zh_CN", "en": "en"}
 
@@ -52,6 +55,23 @@ def t(language: str, key: str, **values: object) -> str:
     if key not in catalog_keys(language):
         raise MissingText(f"{language}: {key}")
     return _translations(language).gettext(key).format(**values)
+
+
+def limit_text(language: str, exc: LimitReached) -> str:
+    """A per-user limit reached, said with its number."""
+    return t(language, f"limit.{exc.limit.value}", limit=exc.maximum)
+
+
+def breakdown_text(language: str, parts: Parts) -> str:
+    """Penalty, fee, interest and principal of an amount, in allocation order."""
+    return t(
+        language,
+        "repay.breakdown",
+        penalty=money(parts.penalty),
+        fee=money(parts.fee),
+        interest=money(parts.interest),
+        principal=money(parts.principal),
+    )
 
 
 def esc(text: str) -> str:

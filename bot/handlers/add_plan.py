@@ -33,7 +33,7 @@ from bot.handlers.add_steps import (
 )
 from bot.handlers.add_typed import answer_typed, credit_refusal, preview_text
 from bot.handlers.common import current_user, show
-from bot.texts import esc, t
+from bot.texts import esc, limit_text, t
 from core.domain.credit import CreditRefused
 from core.domain.terms import Method, PlanKind
 from core.services.draws import check_draw, closed_lines
@@ -41,10 +41,6 @@ from core.services.errors import InvalidInput, LimitReached, NoCreditLine
 from core.services.limits import ensure_room_for_plan
 from core.services.plans import add_plan
 from core.services.users import UserView
-
-
-def limit_text(lang: str, exc: LimitReached) -> str:
-    return t(lang, f"limit.{exc.limit.value}", limit=exc.maximum)
 
 
 def _draft(context: ContextTypes.DEFAULT_TYPE) -> dict[str, Any] | None:

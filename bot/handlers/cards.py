@@ -13,7 +13,7 @@ from bot.fit import page_of
 from bot.handlers import awaiting
 from bot.handlers.common import current_user, show, stale_button
 from bot.keyboards import button_row, choice_keyboard, method_label, page_nav
-from bot.texts import esc, money, t
+from bot.texts import esc, limit_text, money, t
 from core.money import AmountError, parse_amount
 from core.services.errors import InvalidInput, LimitReached, ServiceError
 from core.services.limits import ensure_room_for_method
@@ -114,7 +114,7 @@ async def add_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         async with deps(context).db.uow() as uow:
             await ensure_room_for_method(uow, user.telegram_id)
     except LimitReached as exc:
-        await show(update, _limit_text(lang, exc))
+        await show(update, limit_text(lang, exc))
         return
     if kind is None:
         options = [(t(lang, f"kind_method.{k.value}"), k.value) for k in MethodKind]
@@ -163,15 +163,11 @@ async def _save(
             )
     except LimitReached as exc:  # another device added the last one meanwhile
         awaiting.done(context)
-        await show(update, _limit_text(user.language, exc), edit=False)
+        await show(update, limit_text(user.language, exc), edit=False)
         return
     awaiting.done(context)
     text = t(user.language, "cards.added", label=esc(method_label(user.language, method)))
     await show(update, text, edit=False)
-
-
-def _limit_text(lang: str, exc: LimitReached) -> str:
-    return t(lang, f"limit.{exc.limit.value}", limit=exc.maximum)
 
 
 async def _top_up(
