@@ -1,0 +1,261 @@
+"""A seeded random walk through the running bot, as three people and an attacker would:
+commands, typed text from the hostile corpus, presses of visible buttons and of forged
+callback data, edits of old messages, updates delivered twice, messages in a group, and
+time passing. After every step the checks of ``fuzz_checks.py`` and these hold:
+
+- the update was handled within ``REPLY_SECONDS`` and the person saw an answer (a
+  message, an edit, a document or the callback answer) — except for an edit or a repeated
+  update, which must change nothing and show nothing;
+- a pressed button's query was answered exactly once, and no Bot API call was refused.
+
+Every choice comes from one ``random.Random(seed)``, so a seed replays the same walk."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+
+from bot.emulator.model import Message
+from tests.e2e.conftest import RepayBot
+from tests.e2e.fuzz_checks import (
+    Completions,
+    LogWatch,
+    ledger_problems,
+    money,
+    money_moves,
+)
+from tests.e2e.fuzz_corpus import COMMANDS, mutate, typed_text
+
+REPLY_SECONDS = 2.0
+GROUP = -500
+# Who walks: two people of the demo data (Chinese and English) and a newcomer whose
+# Telegram speaks a language the bot does not.
+PEOPLE = {1001: "zh-hans", 1002: "en", 4242: "fr"}
+# How often each kind of step is taken.
+WEIGHTS = {
+    "command": 22,
+    "text": 24,
+    "press": 34,
+    "forge": 8,
+    "edit": 4,
+    "repeat": 4,
+    "group": 3,
+    "time": 1,
+}
+
+
+@dataclass
+class Step:
+    """What a step did, and what the bot must do about it."""
+
+    what: str
+    chat_id: int
+    updates: Counter[int] = field(default_factory=Counter)  # id → completions expected
+    query_id: str | None = None
+    answer: bool = True  # the person must see something; False: nothing at all
+    may_top_up: bool = False
+
+
+class FuzzFailure(AssertionError):
+    """A step broke a rule; the message has the seed and the last steps."""
+
+
+def pressable(message: Message) -> list[tuple[int, str, str]]:
+    """(index in reading order, label, callback data) of the buttons a person can press."""
+    markup = message.reply_markup or {}
+    flat = [button for row in markup.get("inline_keyboard", []) for button in row]
+    return [(i, b["text"], b["callback_data"]) for i, b in enumerate(flat) if "callback_data" in b]
+
+
+class Walk:
+    def __init__(
+        self,
+        bot: RepayBot,
+        seed: int,
+        completions: Completions,
+        logs: LogWatch,
+        *,
+        repeats_any: bool,
+        keep_going: bool = False,
+    ) -> None:
+        self.bot = bot
+        self.emulator = bot.emulator
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.completions = completions
+        self.logs = logs
+        self.repeats_any = repeats_any  # webhooks: any old update can come again
+        self.keep_going = keep_going  # collect the failures of the whole walk (exploring)
+        self.failures: list[str] = []
+        self.transcript: list[str] = []
+        self.sent: list[tuple[int, int]] = []  # (update id, chat id) of the walk's updates
+        for user_id, language in PEOPLE.items():
+            bot.chat(user_id, language)
+        self.emulator.group(GROUP, "Family")
+
+    # -- the walk --------------------------------------------------------------------------
+    async def run(self, steps: int) -> None:
+        self.money = await money(self.bot.db)
+        for number in range(steps):
+            await self.step(number)
+        if self.failures:
+            raise FuzzFailure("\n\n".join(self.failures))
+
+    async def step(self, number: int) -> None:
+        user_id = self.rng.choice(list(PEOPLE))
+        kind = self.rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()))[0]
+        seq, calls, logged = self.emulator.seq, len(self.emulator.calls), len(self.logs.bad)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        step = await getattr(self, kind)(user_id)
+        self.transcript.append(f"{number}: {step.what}")
+        problems = []
+        if not await self.completions.wait(step.updates, REPLY_SECONDS):
+            late = await self.completions.wait(step.updates, 10)
+            waited = loop.time() - started
+            problems.append(f"handled after {waited:.1f} s" if late else "not handled within 12 s")
+        problems += self._answer_problems(step, seq)
+        problems += [
+            f"refused {c.method} {c.params}: {c.response.get('description')}"
+            for c in self.emulator.calls[calls:]
+            if c.status != 200
+        ]
+        problems += self.logs.describe(logged)
+        problems += await ledger_problems(self.bot.db)
+        now = await money(self.bot.db)
+        problems += money_moves(self.money, now, may_top_up=step.may_top_up)
+        self.money = now
+        if problems and self.keep_going:
+            self.failures.append(self.report(problems, last=3))
+        elif problems:
+            raise FuzzFailure(self.report(problems))
+
+    def _answer_problems(self, step: Step, seq: int) -> list[str]:
+        shown = self.emulator.state.outputs(step.chat_id, seq)
+        if step.query_id is not None:
+            answers = self.emulator.callback_answers(step.query_id)
+            if step.answer and [a.accepted for a in answers] != [True]:
+                return [f"callback answered {len(answers)} times: {answers}"]
+            if not step.answer and len(answers) > 1:
+                return [f"callback answered again when delivered again: {answers}"]
+        elif step.answer and step.updates and not shown:
+            return ["no answer"]
+        if not step.answer and shown:
+            return [f"answered what must change nothing: {[e.text for e in shown]}"]
+        return []
+
+    def report(self, problems: list[str], last: int = 25) -> str:
+        lines = [
+            f"fuzz walk seed={self.seed} failed at step {len(self.transcript) - 1}",
+            f"reproduce: FUZZ_SEED={self.seed} FUZZ_STEPS={len(self.transcript)}",
+            "last steps:",
+            *self.transcript[-last:],
+            "problems:",
+            *problems,
+        ]
+        return "\n".join(lines)
+
+    # -- steps -----------------------------------------------------------------------------
+    def _queued(self, chat_id: int) -> int:
+        update_id = self.emulator.state.next_update_id - 1
+        self.sent.append((update_id, chat_id))
+        return update_id
+
+    async def _say(self, user_id: int, text: str, what: str) -> Step:
+        await self.emulator.send_text(user_id, text)
+        update_id = self._queued(user_id)
+        step = Step(f"{user_id} {what} {text[:60]!r}", user_id, Counter({update_id: 1}))
+        step.may_top_up = True
+        return step
+
+    async def command(self, user_id: int) -> Step:
+        return await self._say(user_id, self.rng.choice(COMMANDS), "sends")
+
+    async def text(self, user_id: int) -> Step:
+        return await self._say(user_id, typed_text(self.rng), "types")
+
+    def _screens(self, user_id: int) -> list[Message]:
+        """The person's bot messages with buttons that carry callback data, newest last."""
+        return [m for m in self.emulator.chat_log(user_id) if not m.deleted and pressable(m)]
+
+    async def press(self, user_id: int) -> Step:
+        screens = self._screens(user_id)
+        if not screens:
+            return await self.command(user_id)
+        # Mostly the newest screen; sometimes an older one, whose buttons may be stale.
+        message = screens[-1] if self.rng.random() < 0.7 else self.rng.choice(screens)
+        index, label, data = self.rng.choice(pressable(message))
+        if data.startswith("fg:yes") and self.rng.random() < 0.9:
+            return await self.command(user_id)  # forgetting everything ends the walk's story
+        query = await self.emulator.press(user_id, message.message_id, button_index=index)
+        update_id = self._queued(user_id)
+        what = f"{user_id} presses {label[:30]!r} ({data}) on message {message.message_id}"
+        return Step(what, user_id, Counter({update_id: 1}), query)
+
+    async def forge(self, user_id: int) -> Step:
+        screens = self._screens(user_id)
+        shown = self.emulator.chat_log(user_id)
+        if not shown:
+            return await self.command(user_id)
+        message = self.rng.choice(screens) if screens else shown[-1]
+        buttons = [data for _, _, data in pressable(message)]
+        data = mutate(self.rng, self.rng.choice(buttons) if buttons else "mr")
+        query = await self.emulator.press(
+            user_id, message.message_id, callback_data=data, forge=True
+        )
+        update_id = self._queued(user_id)
+        what = f"{user_id} forges {data!r} on message {message.message_id}"
+        return Step(what, user_id, Counter({update_id: 1}), query)
+
+    async def edit(self, user_id: int) -> Step:
+        chat = self.emulator.state.chats[user_id]
+        own = [m for m in chat.messages.values() if not m.from_bot]
+        if not own:
+            return await self.text(user_id)
+        message = self.rng.choice(own)
+        text = typed_text(self.rng)
+        await self.emulator.edit_text(user_id, message.message_id, text)
+        update_id = self._queued(user_id)
+        what = f"{user_id} edits message {message.message_id} to {text[:60]!r}"
+        return Step(what, user_id, Counter({update_id: 1}), answer=False)
+
+    async def repeat(self, user_id: int) -> Step:
+        """The same update delivered again: an old one (webhooks: Telegram did not get the
+        answer), or the one just sent (polling: the bot restarted before confirming)."""
+        if not self.repeats_any or not self.sent:
+            step = await self.rng.choice((self.command, self.text, self.press))(user_id)
+            [(update_id, _)] = step.updates.items()
+            self.emulator.redeliver(update_id)
+            step.updates[update_id] = 2
+            step.what += " (delivered twice)"
+            return step
+        update_id, chat_id = self.rng.choice(self.sent)
+        done = self.completions.count[update_id]
+        self.emulator.redeliver(update_id)
+        update = self.emulator.state.sent_updates[update_id]
+        query = update.get("callback_query", {}).get("id")
+        kind = next(k for k in update if k != "update_id")
+        what = f"update {update_id} ({kind}) delivered again"
+        return Step(what, chat_id, Counter({update_id: done + 1}), query, answer=False)
+
+    async def group(self, user_id: int) -> Step:
+        in_group = [m for m in self.emulator.chat_log(GROUP) if not m.deleted]
+        if in_group and self.rng.random() < 0.3:
+            data = mutate(self.rng, "mr")
+            query = await self.emulator.press(
+                user_id, in_group[-1].message_id, callback_data=data, chat_id=GROUP, forge=True
+            )
+            update_id = self._queued(GROUP)
+            what = f"{user_id} presses {data!r} in the group"
+            return Step(what, GROUP, Counter({update_id: 1}), query)
+        text = self.rng.choice((*COMMANDS, typed_text(self.rng)))
+        await self.emulator.send_text(user_id, text, chat_id=GROUP)
+        update_id = self._queued(GROUP)
+        return Step(f"{user_id} writes {text[:60]!r} in the group", GROUP, Counter({update_id: 1}))
+
+    async def time(self, user_id: int) -> Step:
+        hours = self.rng.choice((1, 5, 24, 72, 24 * 9, 24 * 31))
+        self.bot.clock.advance(hours=hours)
+        return Step(f"{hours} hours pass", user_id, answer=False)
