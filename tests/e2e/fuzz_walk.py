@@ -16,7 +16,11 @@ import asyncio
 import random
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from telegram.ext import CallbackContext
+
+from bot import jobs
 from bot.emulator.model import Message
 from tests.e2e.conftest import RepayBot
 from tests.e2e.fuzz_checks import (
@@ -29,10 +33,13 @@ from tests.e2e.fuzz_checks import (
 from tests.e2e.fuzz_corpus import COMMANDS, mutate, typed_text
 
 REPLY_SECONDS = 2.0
+KEPT = timedelta(hours=24)  # how long Telegram keeps an update it could deliver again
 GROUP = -500
 # Who walks: two people of the demo data (Chinese and English) and a newcomer whose
 # Telegram speaks a language the bot does not.
 PEOPLE = {1001: "zh-hans", 1002: "en", 4242: "fr"}
+# The demo's third person does not act, but has a chat: the sweep writes to them.
+SILENT = {1003: "zh-hans"}
 # How often each kind of step is taken.
 WEIGHTS = {
     "command": 22,
@@ -42,7 +49,7 @@ WEIGHTS = {
     "edit": 4,
     "repeat": 4,
     "group": 3,
-    "time": 1,
+    "time": 2,
 }
 
 
@@ -54,7 +61,7 @@ class Step:
     chat_id: int
     updates: Counter[int] = field(default_factory=Counter)  # id → completions expected
     query_id: str | None = None
-    answer: bool = True  # the person must see something; False: nothing at all
+    answer: bool | None = True  # must the person see something? False: nothing; None: either
     may_top_up: bool = False
 
 
@@ -90,8 +97,9 @@ class Walk:
         self.keep_going = keep_going  # collect the failures of the whole walk (exploring)
         self.failures: list[str] = []
         self.transcript: list[str] = []
-        self.sent: list[tuple[int, int]] = []  # (update id, chat id) of the walk's updates
-        for user_id, language in PEOPLE.items():
+        # (update id, chat id, when on the bot's clock) of the walk's updates
+        self.sent: list[tuple[int, int, datetime]] = []
+        for user_id, language in {**PEOPLE, **SILENT}.items():
             bot.chat(user_id, language)
         self.emulator.group(GROUP, "Family")
 
@@ -138,11 +146,11 @@ class Walk:
             answers = self.emulator.callback_answers(step.query_id)
             if step.answer and [a.accepted for a in answers] != [True]:
                 return [f"callback answered {len(answers)} times: {answers}"]
-            if not step.answer and len(answers) > 1:
+            if step.answer is False and len(answers) > 1:
                 return [f"callback answered again when delivered again: {answers}"]
         elif step.answer and step.updates and not shown:
             return ["no answer"]
-        if not step.answer and shown:
+        if step.answer is False and shown:
             return [f"answered what must change nothing: {[e.text for e in shown]}"]
         return []
 
@@ -160,7 +168,7 @@ class Walk:
     # -- steps -----------------------------------------------------------------------------
     def _queued(self, chat_id: int) -> int:
         update_id = self.emulator.state.next_update_id - 1
-        self.sent.append((update_id, chat_id))
+        self.sent.append((update_id, chat_id, self.bot.clock.now))
         return update_id
 
     async def _say(self, user_id: int, text: str, what: str) -> Step:
@@ -224,14 +232,18 @@ class Walk:
     async def repeat(self, user_id: int) -> Step:
         """The same update delivered again: an old one (webhooks: Telegram did not get the
         answer), or the one just sent (polling: the bot restarted before confirming)."""
-        if not self.repeats_any or not self.sent:
+        # Telegram keeps an update for 24 hours: none older comes again.
+        recent = [s for s in self.sent if self.bot.clock.now - s[2] <= KEPT]
+        if self.repeats_any and not recent:  # (a webhook delivery ends every copy at once)
+            return await self.command(user_id)
+        if not self.repeats_any:
             step = await self.rng.choice((self.command, self.text, self.press))(user_id)
             [(update_id, _)] = step.updates.items()
             self.emulator.redeliver(update_id)
             step.updates[update_id] = 2
             step.what += " (delivered twice)"
             return step
-        update_id, chat_id = self.rng.choice(self.sent)
+        update_id, chat_id, _ = self.rng.choice(recent)
         done = self.completions.count[update_id]
         self.emulator.redeliver(update_id)
         update = self.emulator.state.sent_updates[update_id]
@@ -256,6 +268,9 @@ class Walk:
         return Step(f"{user_id} writes {text[:60]!r} in the group", GROUP, Counter({update_id: 1}))
 
     async def time(self, user_id: int) -> Step:
+        """Time passes, and the sweep runs as its job would: reminders, auto-repay."""
         hours = self.rng.choice((1, 5, 24, 72, 24 * 9, 24 * 31))
         self.bot.clock.advance(hours=hours)
-        return Step(f"{hours} hours pass", user_id, answer=False)
+        app = self.rng.choice(self.bot.apps)
+        await jobs.sweep(CallbackContext(app))
+        return Step(f"{hours} hours pass, then a sweep", user_id, answer=None)
