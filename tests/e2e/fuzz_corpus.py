@@ -196,6 +196,11 @@ def typed_text(rng: random.Random) -> str:
     return rng.choice(pool)
 
 
+def plausible_text(rng: random.Random) -> str:
+    """An answer to the bot's question, mostly a sensible one."""
+    return rng.choice(PLAUSIBLE if rng.random() < 0.8 else HOSTILE)
+
+
 def mutate(rng: random.Random, data: str) -> str:
     """``data`` of a real button, changed as a forging client would; at most 64 bytes."""
     head, *args = data.split(":")

@@ -30,7 +30,7 @@ from tests.e2e.fuzz_checks import (
     money,
     money_moves,
 )
-from tests.e2e.fuzz_corpus import COMMANDS, mutate, typed_text
+from tests.e2e.fuzz_corpus import COMMANDS, mutate, plausible_text, typed_text
 
 REPLY_SECONDS = 2.0
 KEPT = timedelta(hours=24)  # how long Telegram keeps an update it could deliver again
@@ -51,6 +51,11 @@ WEIGHTS = {
     "group": 3,
     "time": 2,
 }
+# How often the person who just acted goes on with what the bot showed them (presses a
+# button of the newest screen, or answers its question): deep steps, such as confirming
+# a payment, need several in a row.
+FOLLOW = 0.55
+FLOWS = ("/repay", "/payoff", "/cards", "/autopay", "/remind", "/add", "/plans", "/history")
 
 
 @dataclass
@@ -96,6 +101,7 @@ class Walk:
         self.repeats_any = repeats_any  # webhooks: any old update can come again
         self.keep_going = keep_going  # collect the failures of the whole walk (exploring)
         self.failures: list[str] = []
+        self.last_user: int | None = None
         self.transcript: list[str] = []
         # (update id, chat id, when on the bot's clock) of the walk's updates
         self.sent: list[tuple[int, int, datetime]] = []
@@ -112,8 +118,12 @@ class Walk:
             raise FuzzFailure("\n\n".join(self.failures))
 
     async def step(self, number: int) -> None:
-        user_id = self.rng.choice(list(PEOPLE))
-        kind = self.rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()))[0]
+        if self.last_user is not None and self.rng.random() < FOLLOW:
+            user_id, kind = self.last_user, "follow"
+        else:
+            user_id = self.rng.choice(list(PEOPLE))
+            kind = self.rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()))[0]
+        self.last_user = user_id
         seq, calls, logged = self.emulator.seq, len(self.emulator.calls), len(self.logs.bad)
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -188,12 +198,20 @@ class Walk:
         """The person's bot messages with buttons that carry callback data, newest last."""
         return [m for m in self.emulator.chat_log(user_id) if not m.deleted and pressable(m)]
 
-    async def press(self, user_id: int) -> Step:
+    async def follow(self, user_id: int) -> Step:
+        shown = [m for m in self.emulator.chat_log(user_id) if not m.deleted]
+        if shown and pressable(shown[-1]):
+            return await self.press(user_id, newest=True)
+        if self.rng.random() < 0.4:  # perhaps the bot asked something
+            return await self._say(user_id, plausible_text(self.rng), "answers")
+        return await self._say(user_id, self.rng.choice(FLOWS), "starts")
+
+    async def press(self, user_id: int, *, newest: bool = False) -> Step:
         screens = self._screens(user_id)
         if not screens:
             return await self.command(user_id)
         # Mostly the newest screen; sometimes an older one, whose buttons may be stale.
-        message = screens[-1] if self.rng.random() < 0.7 else self.rng.choice(screens)
+        message = screens[-1] if newest or self.rng.random() < 0.7 else self.rng.choice(screens)
         index, label, data = self.rng.choice(pressable(message))
         if data.startswith("fg:yes") and self.rng.random() < 0.9:
             return await self.command(user_id)  # forgetting everything ends the walk's story
