@@ -107,6 +107,8 @@ class Walk:
         self.sent: list[tuple[int, int, datetime]] = []
         for user_id, language in {**PEOPLE, **SILENT}.items():
             bot.chat(user_id, language)
+        # The newcomer's name is shown back in the greeting: markup and control characters.
+        self.emulator.user(4242, "<i>Zoë</i> & 🦄\u202e", "fr", last_name="</b>")
         self.emulator.group(GROUP, "Family")
 
     # -- the walk --------------------------------------------------------------------------
