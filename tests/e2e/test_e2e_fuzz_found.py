@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bot.emulator import BotApiEmulator
 from tests.e2e.conftest import RepayBot
 
@@ -35,3 +37,17 @@ async def test_the_same_page_of_the_plan_list_pressed_again_edits_nothing(
     await chat.tap("单笔分期下一期")
     await chat.press_data("rp")
     assert _refused(repaybot.emulator) == []
+
+
+@pytest.mark.parametrize(
+    "data", ["cv:2147483648", "ap:9223372036854775807", "hp:1:2147483648", "rp:2147483648"]
+)
+async def test_an_id_beyond_the_id_columns_is_a_stale_button(repaybot: RepayBot, data: str) -> None:
+    """Ids are INTEGER columns: on PostgreSQL a forged id past 2**31 - 1 made asyncpg
+    refuse the query ("value out of int32 range") and the person got the apology."""
+    chat = repaybot.chat(1002, "en")
+    await chat.say("/cards")
+    answer = await chat.press_data(data)
+    assert answer.show_alert is True
+    assert "no longer valid" in (answer.text or "")
+    assert not any("Reference" in m.text for m in repaybot.emulator.chat_log(1002))
