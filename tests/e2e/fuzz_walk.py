@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -51,10 +52,13 @@ WEIGHTS = {
     "group": 3,
     "time": 2,
 }
-# How often the person who just acted goes on with what the bot showed them (presses a
-# button of the newest screen, or answers its question): deep steps, such as confirming
-# a payment, need several in a row.
-FOLLOW = 0.55
+# How often a person goes on with what the bot showed them last (answers its question,
+# presses a button of the newest screen): deep steps, such as confirming a payment or
+# saving a plan, need several in a row.
+FOLLOW = 0.7
+# The example a question gives ("e.g. 2999 or 2,999.00", "例如：小米、京东白条").
+EXAMPLE = re.compile(r"(?:e\.g\.|例如[：:]?)\s*([^\s,，、。；;（()]+)")
+NUMBERS = ("12", "6", "3", "500", "1000")  # periods, amounts
 FLOWS = ("/repay", "/payoff", "/cards", "/autopay", "/remind", "/add", "/plans", "/history")
 
 
@@ -101,7 +105,6 @@ class Walk:
         self.repeats_any = repeats_any  # webhooks: any old update can come again
         self.keep_going = keep_going  # collect the failures of the whole walk (exploring)
         self.failures: list[str] = []
-        self.last_user: int | None = None
         self.transcript: list[str] = []
         # (update id, chat id, when on the bot's clock) of the walk's updates
         self.sent: list[tuple[int, int, datetime]] = []
@@ -120,12 +123,11 @@ class Walk:
             raise FuzzFailure("\n\n".join(self.failures))
 
     async def step(self, number: int) -> None:
-        if self.last_user is not None and self.rng.random() < FOLLOW:
-            user_id, kind = self.last_user, "follow"
+        user_id = self.rng.choice(list(PEOPLE))
+        if self.rng.random() < FOLLOW:
+            kind = "follow"
         else:
-            user_id = self.rng.choice(list(PEOPLE))
             kind = self.rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()))[0]
-        self.last_user = user_id
         seq, calls, logged = self.emulator.seq, len(self.emulator.calls), len(self.logs.bad)
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -201,11 +203,19 @@ class Walk:
         return [m for m in self.emulator.chat_log(user_id) if not m.deleted and pressable(m)]
 
     async def follow(self, user_id: int) -> Step:
+        """Go on with the newest screen: type the example its question gives (so /add
+        can reach Save), press one of its buttons, or start something."""
         shown = [m for m in self.emulator.chat_log(user_id) if not m.deleted]
-        if shown and pressable(shown[-1]):
+        newest = shown[-1] if shown else None
+        example = EXAMPLE.search(newest.text) if newest is not None else None
+        if example is not None and self.rng.random() < 0.6:
+            return await self._say(user_id, example[1], "answers as asked")
+        if newest is not None and pressable(newest) and self.rng.random() < 0.6:
             return await self.press(user_id, newest=True)
-        if self.rng.random() < 0.4:  # perhaps the bot asked something
-            return await self._say(user_id, plausible_text(self.rng), "answers")
+        if self.rng.random() < 0.5:  # perhaps the bot asked something: often a number
+            number = self.rng.random() < 0.5
+            answer = self.rng.choice(NUMBERS) if number else plausible_text(self.rng)
+            return await self._say(user_id, answer, "answers")
         return await self._say(user_id, self.rng.choice(FLOWS), "starts")
 
     async def press(self, user_id: int, *, newest: bool = False) -> Step:
@@ -214,7 +224,11 @@ class Walk:
             return await self.command(user_id)
         # Mostly the newest screen; sometimes an older one, whose buttons may be stale.
         message = screens[-1] if newest or self.rng.random() < 0.7 else self.rng.choice(screens)
-        index, label, data = self.rng.choice(pressable(message))
+        buttons = pressable(message)
+        # Going on, a person mostly takes one of the first buttons (the choices), seldom
+        # the last (Back, Cancel); otherwise any.
+        weights = [1 / (n + 1) if newest else 1 for n in range(len(buttons))]
+        index, label, data = self.rng.choices(buttons, weights)[0]
         if data.startswith("fg:yes") and self.rng.random() < 0.9:
             return await self.command(user_id)  # forgetting everything ends the walk's story
         query = await self.emulator.press(user_id, message.message_id, button_index=index)
