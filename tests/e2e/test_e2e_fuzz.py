@@ -6,7 +6,8 @@ ledger. See fuzz_walk.py for the steps and fuzz_checks.py for the checks.
 
 Hypothesis picks the seeds (derandomized: CI walks the same ones every run). Settings:
 
-- ``FUZZ_STEPS=N``: steps in all (default ``DEFAULT_STEPS``), in walks of ``WALK_STEPS``;
+- ``FUZZ_STEPS=N``: steps per deployment (default ``DEFAULT_STEPS``: about 60 s for both
+  on a quiet two-core machine), in walks of ``WALK_STEPS``;
   each walk starts from a fresh database with the demo data.
 - ``FUZZ_SEED=S``: replay the walk of seed S only (a failure prints its seed).
 - ``FUZZ_RANDOM=1``: new seeds each run instead of the same ones.
@@ -35,7 +36,7 @@ try:
 except ModuleNotFoundError:  # bare `pytest`: see conftest.py
     from pg import database_url_for  # type: ignore[no-redef]
 
-DEFAULT_STEPS = 600
+DEFAULT_STEPS = 900
 WALK_STEPS = 150
 STEPS = int(os.environ.get("FUZZ_STEPS", DEFAULT_STEPS))
 SEED = os.environ.get("FUZZ_SEED")
