@@ -2,7 +2,7 @@
 
 Every value is ``action:arg:arg`` within Telegram's 64-byte limit. Parsing refuses
 anything malformed, so a forged button fails before any handler runs: an argument out of
-its alphabet (a trailing newline included), an integer outside the database's 64-bit range
+its alphabet (a trailing newline included), an integer beyond the id columns' range
 or an id that is not positive, a word the action does not know. Whether the ids belong to
 the person pressing is checked by the services.
 """
@@ -19,7 +19,9 @@ from core.services.users import LANGUAGES
 
 MAX_BYTES = 64
 _ARG = re.compile(r"[A-Za-z0-9_-]{1,24}")  # always fullmatch: "$" would accept a "\n"
-MAX_INT = 2**63 - 1  # SQLite and PostgreSQL BIGINT; a larger id overflows the driver
+# PostgreSQL's INTEGER, the type of every id column (SQLite's are 64-bit): a larger number
+# makes asyncpg refuse the query ("value out of int32 range"), a page number included.
+MAX_INT = 2**31 - 1
 
 
 class Action(StrEnum):
@@ -107,7 +109,7 @@ _ARITY = {
     Action.SNOOZE: (1,),
 }
 _PLAN_OR_LIST_PAGE = (Action.REPAY_PERIOD, Action.REPAY_PAYOFF)
-# Integer arguments (ids and pages), each within 64 bits: a larger one overflows the
+# Integer arguments (ids and pages), each within MAX_INT: a larger one overflows the
 # database driver. Ids of rows are 1 and up; pages, and the plan 0 meaning "every plan"
 # or "the list", 0 and up.
 _INT_ARGS = {

@@ -32,13 +32,15 @@ T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
 
-def visible_length(text: str) -> int:
-    """What Telegram counts: UTF-16 code units of ``text`` once its HTML is parsed.
+def visible_text(text: str) -> str:
+    """What the reader sees of ``text`` (HTML): our texts hold only our own tags and
+    escaped user text, so removing tags and decoding entities gives exactly that."""
+    return html.unescape(_TAG.sub("", text))
 
-    Our texts hold only our own tags and escaped user text, so removing tags and
-    decoding entities gives exactly the visible text."""
-    visible = html.unescape(_TAG.sub("", text))
-    return len(visible.encode("utf-16-le")) // 2
+
+def visible_length(text: str) -> int:
+    """What Telegram counts: UTF-16 code units of ``text`` once its HTML is parsed."""
+    return len(visible_text(text).encode("utf-16-le")) // 2
 
 
 class DoesNotFit(ValueError):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import secrets
 
-from telegram import ChatMember, InlineKeyboardMarkup, Update
+from telegram import ChatMember, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, RetryAfter
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.deps import deps
+from bot.fit import visible_text
 from bot.jobs import retry_after
 from bot.texts import t
 from core.db.faults import is_transient
@@ -105,10 +106,14 @@ async def show(
 ) -> None:
     """Answer a button press by editing its message, or a command by a new message.
 
-    "Message is not modified" (the same screen pressed again) counts as success.
+    The same screen pressed again is left as it is: Telegram refuses an edit that changes
+    nothing ("message is not modified"), which still counts as success if the message
+    changed meanwhile.
     """
     query = update.callback_query
     if edit and query is not None and query.message is not None:
+        if _already_shows(query.message, text, markup):
+            return
         try:
             await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
         except BadRequest as exc:
@@ -118,6 +123,16 @@ async def show(
     message = update.effective_message
     assert message is not None
     await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+def _already_shows(
+    message: MaybeInaccessibleMessage, text: str, markup: InlineKeyboardMarkup | None
+) -> bool:
+    """Whether ``message`` (as the press found it) shows ``text`` with ``markup``."""
+    if not isinstance(message, Message):
+        return False
+    same_markup = (message.reply_markup or None) == markup
+    return same_markup and message.text == visible_text(text).strip()
 
 
 async def stale_button(update: Update, lang: str) -> None:

@@ -5,6 +5,8 @@ retrying it would only repeat it."""
 
 from __future__ import annotations
 
+import errno
+import socket
 import sqlite3
 
 from sqlalchemy.exc import DBAPIError
@@ -21,6 +23,28 @@ _PG_TRANSIENT_CODES = {
     "53300",  # too_many_connections
 }
 _SQLITE_TRANSIENT = ("database is locked", "database table is locked", "database is busy")
+# Socket errors met while reaching or talking to the server. Not every OSError: a file
+# error (a time zone "Asia" is a directory, a 5,000-character one a name too long) comes
+# from bad input, and retrying it would only keep the person waiting for the apology.
+_NETWORK_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in (
+        "ECONNREFUSED",
+        "ECONNRESET",
+        "ECONNABORTED",
+        "EPIPE",
+        "ETIMEDOUT",
+        "EHOSTUNREACH",
+        "EHOSTDOWN",
+        "ENETUNREACH",
+        "ENETDOWN",
+        "ENETRESET",
+        "ENOTCONN",
+        "ESHUTDOWN",
+        "EADDRNOTAVAIL",
+    )
+    if hasattr(errno, name)
+)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -43,7 +67,9 @@ def _transient_here(exc: BaseException) -> bool:
         return str(exc).lower().startswith(_SQLITE_TRANSIENT) or _pg_code_transient(exc)
     if isinstance(exc, ConnectionError | TimeoutError):
         return True  # refused, reset or timed out while reaching the server
-    if isinstance(exc, OSError) and exc.errno is not None:
+    if isinstance(exc, socket.gaierror | socket.herror):
+        return True  # the server's name did not resolve (DNS failing over, ...)
+    if isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS:
         return True  # a socket error while connecting (host unreachable, ...)
     if _pg_code_transient(exc):
         return True

@@ -4,6 +4,8 @@ errors count as passing faults, and /healthz's answer when updates are stuck."""
 from __future__ import annotations
 
 import asyncio
+import errno
+import socket
 import sqlite3
 from typing import Any
 
@@ -98,6 +100,13 @@ async def test_healthz_is_503_while_updates_are_stuck(tmp_path: Any) -> None:
         (ConnectionRefusedError(111, "Connection refused"), True),
         (ValueError("bad amount"), False),
         (KeyError("x"), False),
+        (OSError(errno.EHOSTUNREACH, "No route to host"), True),
+        (socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"), True),
+        # A file that is not there or cannot be (a time zone typed as "Asia" or 5,000
+        # characters): bad input, not a database fault; retrying only delays the answer.
+        (OSError(errno.ENAMETOOLONG, "File name too long"), False),
+        (IsADirectoryError(errno.EISDIR, "Is a directory"), False),
+        (FileNotFoundError(errno.ENOENT, "No such file or directory"), False),
     ],
 )
 def test_which_database_errors_are_passing_faults(error: BaseException, passing: bool) -> None:
