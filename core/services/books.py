@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import Row, or_, select
+from sqlalchemy import Row, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import AllocationLineRow, InstallmentRow, PaymentRow, PlanRow
@@ -100,15 +100,16 @@ async def load_open_plans(
     user_ids: Collection[int],
     *,
     due_by: date | None = None,
+    due_from: date | None = None,
     including: Collection[int] = (),
 ) -> dict[int, list[LoadedPlan]]:
     """The open (not paid off) plans of many users at once, by user, in a few queries
     however many users — what a sweep needs for a whole chunk of users.
 
-    With ``due_by``, each book holds only the installments due by that date (and those
-    whose ids are in ``including``), and a plan with none is left out: a partial book,
-    enough for the positions of those installments (each is computed from its own
-    ledger) but not for a plan's totals.
+    With ``due_by`` (and ``due_from``), each book holds only the installments due by
+    that date (from that date), and those whose ids are in ``including``; a plan with
+    none is left out: a partial book, enough for the positions of those installments
+    (each is computed from its own ledger) but not for a plan's totals.
     """
     found: dict[int, list[LoadedPlan]] = {user_id: [] for user_id in user_ids}
     for ids in slices(list(user_ids)):
@@ -118,9 +119,11 @@ async def load_open_plans(
             .where(PlanRow.user_id.in_(ids), PlanRow.closed_at.is_(None))
             .order_by(InstallmentRow.plan_id, InstallmentRow.period)
         )
-        if due_by is not None:
+        bounds = [InstallmentRow.due_date <= due_by] if due_by is not None else []
+        bounds += [InstallmentRow.due_date >= due_from] if due_from is not None else []
+        if bounds:
             extra = list(including)
-            near = InstallmentRow.due_date <= due_by
+            near = and_(*bounds)
             query = query.where(or_(near, InstallmentRow.id.in_(extra)) if extra else near)
         rows = (await session.execute(query)).all()
         plans: list[PlanRow] = []

@@ -31,7 +31,8 @@ from core.domain.reminders import (
     Reminder,
     ReminderKind,
     ReminderPolicy,
-    due_reminders,
+    choose,
+    window_reminders,
 )
 from core.domain.status import Position
 from core.services.autopay_sweep import RECEIPT, AutopayReceipt
@@ -215,14 +216,17 @@ async def _claim_scheduled(
 ) -> dict[int, list[ReminderItem]]:
     """The reminders each user's policy says are due now, claimed by inserting their rows
     (and the missed ones the sent reminder stands for, inserted as superseded)."""
-    asking = [(v, owing(v)) for v in views if v.positions and v.user.reminders_enabled]
+    asking = [
+        (v, window_reminders(now, v.policy, owing(v)))
+        for v in views
+        if v.positions and v.user.reminders_enabled
+    ]
     # Only the keys of reminders within the catch-up window can be due: look those up,
     # not every row ever written for these installments (one a day while overdue).
-    window = [key for v, items in asking for key in due_reminders(now, v.policy, items).settled]
-    known = await _known(uow, window)
+    known = await _known(uow, [r.dedup_key for _, found in asking for rs in found for r in rs])
     wanted: list[tuple[Looked, Reminder, str]] = []
-    for view, items in asking:
-        due = due_reminders(now, view.policy, items, known)
+    for view, found in asking:
+        due = choose(found, known)
         chosen = {r.dedup_key for r in due.send}
         wanted += [(view, reminder, CLAIMED) for reminder in due.send]
         wanted += [

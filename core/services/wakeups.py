@@ -24,7 +24,12 @@ from core.db.uow import UnitOfWork
 from core.domain.quotes import open_positions
 from core.domain.reminders import Owing, ReminderPolicy, next_fire_after
 from core.domain.status import Position
-from core.services.autopay_sweep import attempt_slots, attempted_keys, pending_attempt_key
+from core.services.autopay_sweep import (
+    attempt_slots,
+    attempt_window,
+    attempted_keys,
+    pending_attempt_key,
+)
 from core.services.books import LoadedPlan, slices
 from core.services.clock import local_date
 
@@ -113,10 +118,12 @@ def _attempts(
     """Per open auto-repay installment: the key of its attempt due now (if any) and the
     time of its next attempt (if any)."""
     found = []
+    # Past the window, an installment has no attempt pending nor to come.
+    earliest, _ = attempt_window(now)
     for key, (plan, pos) in one.positions.items():
-        if not plan.row.autopay:
-            continue
         item = pos.ledger.installment
+        if not plan.row.autopay or item.due_date < earliest:
+            continue
         slots = attempt_slots(
             item.due_date, plan.book.terms.grace_days, autopay_at, one.user.timezone
         )
