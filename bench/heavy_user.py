@@ -60,7 +60,7 @@ from core.services.plans import PlanDraft, add_plan
 from core.services.reminder_sweep import claim_chunk, record_outcome
 from core.services.reminders import update_reminder_settings
 from core.services.users import ensure_user
-from core.services.wakeups import Looked, owing
+from core.services.wakeups import Looked
 from tests.unit.reminder_oracle import due_reminders_oracle
 
 ZONE = "Asia/Shanghai"
@@ -156,7 +156,7 @@ async def old_definition_cost(db: Database, now: datetime) -> tuple[float, int]:
         plans = await load_open_plans(uow.session, [HEAVY])
         policy = ReminderPolicy(True, OFFSETS, user.remind_time, ZONE, True)
         view = Looked.of(user, plans[HEAVY], policy, now)
-        items = owing(view)
+        items = view.owing
     started = clock.process_time()
     due_reminders_oracle(now, policy, items)
     return clock.process_time() - started, len(items)

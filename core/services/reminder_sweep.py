@@ -38,7 +38,7 @@ from core.services.autopay_sweep import RECEIPT, AutopayReceipt
 from core.services.books import LoadedPlan, load_open_plans, slices
 from core.services.reminder_rows import ids_in, insert_new, known_keys
 from core.services.reminders import parse_days
-from core.services.wakeups import Looked, is_due, owing, plan_next_sweeps, wake
+from core.services.wakeups import Looked, is_due, plan_next_sweeps, wake
 
 log = logging.getLogger(__name__)
 DEFAULT_LEASE = timedelta(minutes=2)
@@ -217,7 +217,7 @@ async def _claim_scheduled(
     """The reminders each user's policy says are due now, claimed by inserting their rows
     (and the missed ones the sent reminder stands for, inserted as superseded)."""
     asking = [
-        (v, window_reminders(now, v.policy, owing(v)))
+        (v, window_reminders(now, v.policy, v.owing))
         for v in views
         if v.positions and v.user.reminders_enabled
     ]
