@@ -10,9 +10,11 @@ from sqlalchemy import select
 
 from core.db.models import CreditLineRow, PaymentMethodRow
 from core.db.uow import UnitOfWork
-from core.domain.credit import CreditLine, CreditRecord, credit_record, outstanding_principal
+from core.domain.credit import CreditLine, CreditRecord, outstanding_principal, record_of
 from core.domain.ledger import PlanBook
-from core.domain.overview import Summary, summarize
+from core.domain.overview import Summary, summarize_open
+from core.domain.quotes import open_of
+from core.domain.status import position
 from core.services.books import load_plans
 from core.services.clock import local_date
 from core.services.users import get_user
@@ -77,9 +79,14 @@ class OverviewBooks:
             )
             for p in open_plans
         )
-        books = [p.book for p in plans]
+        # Every installment's position once, for the summary and the record alike.
+        positions = [position(ledger, p.book.terms, on) for p in plans for ledger in p.book.ledgers]
         return Overview(
-            summarize(books, on), credit, credit_record(books, on), autopay, len(open_plans)
+            summarize_open(open_of(positions), on),
+            credit,
+            record_of(positions),
+            autopay,
+            len(open_plans),
         )
 
 
