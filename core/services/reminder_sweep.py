@@ -447,9 +447,13 @@ async def record_outcome(
         values |= {"status": SENT, "message_id": message_id, "sent_at": now}
     else:
         values |= {"status": FAILED, "failure": failure}
-    # One parameter for the ids: a batch holds up to 1,200 rows at the limits.
+    # One parameter for the ids: a batch holds up to 1,200 rows at the limits. Called in a
+    # unit of work of its own (bot/jobs.py): no loaded row needs bringing up to date.
     await uow.session.execute(
-        update(ReminderLogRow).where(ids_in(uow.session, log_ids)).values(**values)
+        update(ReminderLogRow)
+        .where(ids_in(uow.session, log_ids))
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
     await uow.commit()
 
