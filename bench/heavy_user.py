@@ -254,6 +254,18 @@ async def build_chat_database(path: Path, background: int, people: int, heavy: b
 HEAVY_SCRIPT = (("say", "/remind"), ("tap", "开 / 关提醒"), ("say", "/status"))
 
 
+async def paced(emu: TimedEmulator, person: Person, pause: float) -> None:
+    """The heavy user's script over and over at a person's pace: ``pause`` seconds from
+    each answer to the next step, until cancelled."""
+    while True:
+        for step in HEAVY_SCRIPT:
+            one = Person(person.user_id, (step,))
+            await run_people(emu, [one], timeout=60)
+            person.latencies += one.latencies
+            person.error = person.error or one.error
+            await asyncio.sleep(pause)
+
+
 async def chat_run(
     workdir: Path, args: argparse.Namespace, heavy: bool
 ) -> dict[str, Any]:  # fmt: skip
@@ -275,9 +287,15 @@ async def chat_run(
             await run_people(emu, [Person(i, (("say", "/status"),)) for i in ids])  # warm up
             people = [Person(i, (("say", "/status"),) * args.statuses) for i in ids]
             measured_from = clock.monotonic()
-            heavy_person = Person(HEAVY, HEAVY_SCRIPT * (args.statuses // 3 + 1))
+            heavy_person = Person(HEAVY, ())
+            if heavy and args.heavy_pause > 0:
+                pacing = asyncio.create_task(paced(emu, heavy_person, args.heavy_pause))
+                wall = await run_people(emu, people, timeout=600)
+                pacing.cancel()
+            else:  # back to back, as fast as the bot answers: a stress figure
+                heavy_person.script = HEAVY_SCRIPT * (args.statuses // 3 + 1)
+                wall = await run_people(emu, [*people, heavy_person] if heavy else people, 600)
             crowd = [*people, heavy_person] if heavy else people
-            wall = await run_people(emu, crowd, timeout=600)
             await asyncio.sleep(2)  # a last sweep or two
         finally:
             bot.stop()
@@ -400,6 +418,12 @@ def main() -> None:
     parser.add_argument("--background", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--no-chat", action="store_true", help="the sweep cost only")
+    parser.add_argument(
+        "--heavy-pause",
+        type=float,
+        default=1.0,
+        help="seconds from each answer to the heavy user's next step (0: back to back)",
+    )
     parser.add_argument("--no-sweep", action="store_true", help="the /status runs only")
     parser.add_argument("--workdir", help="where the databases and the bot's log go")
     args = parser.parse_args()
