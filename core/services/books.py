@@ -128,19 +128,21 @@ async def load_open_plans(
         )
         rows = (await session.execute(query)).all()
         plans: list[PlanRow] = []
-        for some in slices(sorted({row.plan_id for row in rows})):
+        for some in slices(sorted({row[1] for row in rows})):  # plan ids
             plans += await session.scalars(
                 select(PlanRow).where(PlanRow.id.in_(some)).order_by(PlanRow.id)
             )
         # The receipts of the same installments, chosen by the same conditions rather
         # than by listing their ids (a bound parameter each).
-        receipts = await _receipts_where(
-            session,
-            select(InstallmentRow.id)
-            .join(PlanRow, PlanRow.id == InstallmentRow.plan_id)
-            .where(*chosen)
-            .scalar_subquery(),
-        )
+        receipts: dict[int, list[Receipt]] = {}
+        if rows:
+            receipts = await _receipts_where(
+                session,
+                select(InstallmentRow.id)
+                .join(PlanRow, PlanRow.id == InstallmentRow.plan_id)
+                .where(*chosen)
+                .scalar_subquery(),
+            )
         for plan in _assemble(plans, rows, receipts):
             found[plan.row.user_id].append(plan)
     return found
