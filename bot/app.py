@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -266,6 +267,12 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
         commands = [BotCommand(c, t(language, f"menu.{c}")) for c in COMMANDS]
         await app.bot.set_my_commands(commands, language_code=language)
     await app.bot.set_my_commands([BotCommand(c, t("zh", f"menu.{c}")) for c in COMMANDS])
+    # What start-up made (modules, translations, the application) lives as long as the
+    # process: kept out of the garbage collector's full passes, which otherwise walk all of
+    # it and held the event loop ~100 ms each (bench/heavy_user.py, issue 10 §3). Garbage
+    # is collected first, so none of it is kept for good.
+    gc.collect()
+    gc.freeze()
 
 
 def _updates_stuck(app: Application) -> str | None:  # type: ignore[type-arg]

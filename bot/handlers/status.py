@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Update
 from telegram.ext import ContextTypes
 
@@ -10,7 +12,7 @@ from bot.handlers.common import current_user, show
 from bot.keyboards import status_keyboard
 from bot.screens import status_screen
 from bot.texts import t
-from core.services.overview import status_overview
+from core.services.overview import read_overview
 
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -18,7 +20,10 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = await current_user(update, context)
     d = deps(context)
     async with d.db.uow() as uow:
-        view = await status_overview(uow, user.telegram_id, d.clock())
+        books = await read_overview(uow, user.telegram_id, d.clock())
+    # Computed once the transaction is over (not holding SQLite's one writer's lock) and
+    # off the event loop: an account at the limits has 1,200 installments (issue 10 §3).
+    view = await asyncio.to_thread(books.overview)
     if not view.open_plans and not view.summary.outstanding:
         await show(update, t(user.language, "status.no_plans"), edit=False)
         return

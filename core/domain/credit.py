@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
 from core.domain.ledger import PlanBook
-from core.domain.status import Bucket, InstallmentStatus, delinquency_bucket, plan_positions
+from core.domain.status import (
+    Bucket,
+    InstallmentStatus,
+    Position,
+    delinquency_bucket,
+    plan_positions,
+)
 from core.money import ZERO
 
 
@@ -100,14 +106,18 @@ class CreditRecord:
 
 def credit_record(books: Sequence[PlanBook], on: date) -> CreditRecord:
     """On-time and late installments, and the oldest current delinquency."""
+    return record_of(pos for book in books for pos in plan_positions(book.ledgers, book.terms, on))
+
+
+def record_of(positions: Iterable[Position]) -> CreditRecord:
+    """:func:`credit_record` from every installment's position, already computed."""
     on_time = late = overdue = days = 0
-    for book in books:
-        for pos in plan_positions(book.ledgers, book.terms, on):
-            if pos.status is InstallmentStatus.PAID:
-                on_time += 1
-            elif pos.status is InstallmentStatus.PAID_LATE:
-                late += 1
-            elif pos.status is InstallmentStatus.OVERDUE:
-                overdue += 1
-                days = max(days, pos.days_overdue)
+    for pos in positions:
+        if pos.status is InstallmentStatus.PAID:
+            on_time += 1
+        elif pos.status is InstallmentStatus.PAID_LATE:
+            late += 1
+        elif pos.status is InstallmentStatus.OVERDUE:
+            overdue += 1
+            days = max(days, pos.days_overdue)
     return CreditRecord(on_time, late, overdue, days)

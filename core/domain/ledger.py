@@ -63,6 +63,9 @@ class Parts:
         )
 
 
+NOTHING = Parts()
+
+
 def sum_parts(items: Iterable[Parts]) -> Parts:
     total = Parts()
     for item in items:
@@ -96,10 +99,14 @@ class InstallmentLedger:
 
     def paid(self, on: date | None = None) -> Parts:
         """Receipts up to and including ``on`` (all of them when ``on`` is None)."""
+        if not self.receipts:  # most installments: a sweep asks this of every one
+            return NOTHING
         return sum_parts(r.parts for r in self.receipts if on is None or r.on <= on)
 
     def unpaid_base_before(self, day: date) -> Decimal:
         """Principal + interest + fee still unpaid at the start of ``day``."""
+        if not self.receipts:
+            return self.installment.total
         paid = sum(
             (r.parts.base for r in self.receipts if r.on < day),
             ZERO,

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from core.domain.ledger import PlanBook
 from core.domain.quotes import open_positions
-from core.domain.status import InstallmentStatus
+from core.domain.status import InstallmentStatus, Position
 from core.money import ZERO
 
 
@@ -25,7 +25,11 @@ class Summary:
 
 
 def summarize(books: Sequence[PlanBook], on: date) -> Summary:
-    owing = open_positions(books, on)
+    return summarize_open(open_positions(books, on), on)
+
+
+def summarize_open(owing: Sequence[Position], on: date) -> Summary:
+    """:func:`summarize` from the open positions already computed (``open_positions``)."""
     outstanding = sum((p.owed.total for p in owing), ZERO)
     current = sum((p.owed.total for p in owing if p.is_open), ZERO)
     overdue = [p for p in owing if p.status is InstallmentStatus.OVERDUE]

@@ -35,6 +35,16 @@ def accrued_penalty(ledger: InstallmentLedger, terms: PlanTerms, on: date) -> De
     """
     if on <= grace_end(ledger, terms) or not went_late(ledger, terms):
         return ZERO
+    return late_penalty(ledger, terms, on)
+
+
+def late_penalty(ledger: InstallmentLedger, terms: PlanTerms, on: date) -> Decimal:
+    """:func:`accrued_penalty` of an installment known to be late and past its grace on
+    ``on`` (the caller has asked :func:`went_late` already: it is not asked twice)."""
+    if not ledger.receipts:  # the unpaid amount never changed: one multiplication
+        unpaid = ledger.installment.total
+        days = (on - ledger.installment.due_date).days if unpaid > terms.tolerance else 0
+        return min(quantize(unpaid * days * terms.penalty_daily_rate), penalty_cap(ledger, terms))
     first_day = ledger.installment.due_date + ONE_DAY
     changes = sorted({r.on + ONE_DAY for r in ledger.receipts if first_day < r.on + ONE_DAY <= on})
     weighted = Decimal(0)

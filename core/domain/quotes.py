@@ -6,7 +6,7 @@ of a plan (Fineract foreclosure), and a custom amount.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -60,12 +60,12 @@ class PayoffForbidden(ValueError):
 
 def open_positions(books: Sequence[PlanBook], on: date) -> list[Position]:
     """Every installment that still owes something, oldest due date first."""
-    found = [
-        pos
-        for book in books
-        for pos in plan_positions(book.ledgers, book.terms, on)
-        if pos.owed.total > 0
-    ]
+    return open_of(pos for book in books for pos in plan_positions(book.ledgers, book.terms, on))
+
+
+def open_of(positions: Iterable[Position]) -> list[Position]:
+    """:func:`open_positions` from positions already computed."""
+    found = [pos for pos in positions if pos.owed.total > 0]
     return sorted(found, key=lambda p: (p.ledger.installment.due_date, p.ledger.key))
 
 

@@ -16,6 +16,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 CATCH_UP_WINDOW = timedelta(hours=6)
+ONE_DAY = timedelta(days=1)
 
 
 class ReminderKind(StrEnum):
@@ -119,31 +120,85 @@ def due_reminders(
 
     The caller sends ``send`` as one message (consolidation) and records ``settled``.
     """
+    return choose(window_reminders(now, policy, owing, window), sent)
+
+
+def window_reminders(
+    now: datetime,
+    policy: ReminderPolicy,
+    owing: Iterable[Owing],
+    window: timedelta = CATCH_UP_WINDOW,
+) -> list[list[Reminder]]:
+    """Per installment (those with any), its reminders that fell due within ``window``
+    before ``now``, sent or not: the :func:`moments` of the window's days.
+
+    The instants of those days are computed once for all installments; each installment
+    then costs a few integer comparisons per day (a sweep asks this of every open
+    installment of a user, 1,200 at the limits).
+    """
+    if not policy.enabled:
+        return []
+    days = _window_days(now, policy, window)
+    before = frozenset(policy.days_before)
+    found: list[list[Reminder]] = []
+    for item in owing:
+        fresh: list[Reminder] = []
+        for day, instant in days:
+            ahead = (item.due_date - day).days
+            if ahead in before:
+                fresh.append(Reminder(ReminderKind.BEFORE_DUE, item.key, ahead, instant))
+            if ahead == 1 and item.autopay:
+                fresh.append(Reminder(ReminderKind.AUTOPAY_NOTICE, item.key, 1, instant))
+            if policy.overdue_daily and -ahead > item.grace_days:
+                fresh.append(Reminder(ReminderKind.OVERDUE, item.key, -ahead, instant))
+        if fresh:
+            found.append(fresh)
+    return found
+
+
+def _window_days(
+    now: datetime, policy: ReminderPolicy, window: timedelta
+) -> list[tuple[date, datetime]]:
+    """The local days with their reminder instant, for every day whose instant is within
+    ``window`` before ``now``."""
     zone = ZoneInfo(policy.timezone)
     today = now.astimezone(zone).date()
     # A moment fires on its own local day (``local_instant``), so one after ``now - window``
     # is on that instant's local day or later — a day earlier at most where the clock
     # falls back across midnight (Santiago): the window bounds the days looked at.
-    since = (now - window).astimezone(zone).date() - timedelta(days=1)
+    day = (now - window).astimezone(zone).date() - timedelta(days=1)
+    days = []
+    while day <= today:
+        instant = local_instant(day, policy.at, policy.timezone)
+        if now - window < instant <= now:
+            days.append((day, instant))
+        day += timedelta(days=1)
+    return days
+
+
+def choose(
+    fresh: Iterable[list[Reminder]],
+    sent: set[tuple[int, str, int]] | frozenset[tuple[int, str, int]] = frozenset(),
+) -> DueNow:
+    """From each installment's reminders of the window (:func:`window_reminders`), the
+    most relevant not yet ``sent``; all of them not yet sent are settled."""
     chosen: list[Reminder] = []
     settled: set[tuple[int, str, int]] = set()
-    for item in owing:
-        fresh = [
-            r
-            for r in moments(item, policy, since, today)
-            if now - window < r.fire_at <= now and r.dedup_key not in sent
-        ]
-        if fresh:
-            chosen.append(max(fresh, key=_relevance))
-            settled.update(r.dedup_key for r in fresh)
+    for reminders in fresh:
+        unsent = [r for r in reminders if r.dedup_key not in sent]
+        if unsent:
+            chosen.append(max(unsent, key=_relevance))
+            settled.update(r.dedup_key for r in unsent)
     return DueNow(tuple(sorted(chosen, key=lambda r: (r.fire_at, r.key))), frozenset(settled))
 
 
+# The latest moment is the most relevant. At the same moment an overdue notice comes
+# first, then the auto-repay notice (it names the card and warns of a short balance).
+_RANK = {ReminderKind.OVERDUE: 2, ReminderKind.AUTOPAY_NOTICE: 1, ReminderKind.BEFORE_DUE: 0}
+
+
 def _relevance(reminder: Reminder) -> tuple[datetime, int]:
-    # The latest moment is the most relevant. At the same moment an overdue notice comes
-    # first, then the auto-repay notice (it names the card and warns of a short balance).
-    rank = {ReminderKind.OVERDUE: 2, ReminderKind.AUTOPAY_NOTICE: 1, ReminderKind.BEFORE_DUE: 0}
-    return reminder.fire_at, rank[reminder.kind]
+    return reminder.fire_at, _RANK[reminder.kind]
 
 
 def next_fire_after(
@@ -154,17 +209,25 @@ def next_fire_after(
     if not policy.enabled:
         return None
     today = now.astimezone(ZoneInfo(policy.timezone)).date()
-    found: list[datetime] = []
+    # The instants of consecutive local days increase (``local_instant``), and today's
+    # is the last that may have passed: the first moment after ``now`` is that of the
+    # earliest day, from ``start`` on, on which any reminder fires. Days as ordinals keep
+    # this a few integer comparisons per installment.
+    start = today if local_instant(today, policy.at, policy.timezone) > now else today + ONE_DAY
+    first = start.toordinal()
+    before = policy.days_before
+    best: int | None = None
     for item in owing:
-        days = [item.due_date - timedelta(days=d) for d in policy.days_before]
+        due = item.due_date.toordinal()
+        days = [due - d for d in before]
         if item.autopay:
-            days.append(item.due_date - timedelta(days=1))
+            days.append(due - 1)
         if policy.overdue_daily:
-            first = max(item.due_date + timedelta(days=item.grace_days + 1), today)
-            days += [first, first + timedelta(days=1)]
-        found += [
-            instant
-            for day in days
-            if (instant := local_instant(day, policy.at, policy.timezone)) > now
-        ]
-    return min(found, default=None)
+            late = max(due + item.grace_days + 1, today.toordinal())
+            days += [late, late + 1]
+        for day in days:
+            if day >= first and (best is None or day < best):
+                best = day
+    if best is None:
+        return None
+    return local_instant(date.fromordinal(best), policy.at, policy.timezone)

@@ -7,7 +7,7 @@ from datetime import date
 from enum import StrEnum
 
 from core.domain.ledger import InstallmentLedger, Parts
-from core.domain.penalty import accrued_penalty, grace_end, went_late
+from core.domain.penalty import grace_end, late_penalty, went_late
 from core.domain.terms import PlanTerms
 from core.money import ZERO
 
@@ -69,7 +69,11 @@ class Position:
 def position(ledger: InstallmentLedger, terms: PlanTerms, on: date) -> Position:
     """The installment as it stands at the end of ``on``, counting receipts up to ``on``."""
     item = ledger.installment
-    penalty = accrued_penalty(ledger, terms, on)
+    # Whether it went late is asked once (a sweep computes a position for every open
+    # installment of a user; this is most of the cost).
+    past_grace = on > grace_end(ledger, terms)
+    late = past_grace and went_late(ledger, terms)
+    penalty = late_penalty(ledger, terms, on) if late else ZERO
     paid = ledger.paid(on)
     owed = Parts(
         max(penalty - paid.penalty, ZERO),
@@ -77,26 +81,32 @@ def position(ledger: InstallmentLedger, terms: PlanTerms, on: date) -> Position:
         item.interest - paid.interest,
         item.principal - paid.principal,
     )
-    status = _status(ledger, terms, on, owed)
+    status = _status(ledger, terms, on, owed, past_grace, late)
     days = (on - item.due_date).days if status is InstallmentStatus.OVERDUE else 0
     return Position(ledger, status, owed, Parts(penalty=penalty), days)
 
 
 def _status(
-    ledger: InstallmentLedger, terms: PlanTerms, on: date, owed: Parts
+    ledger: InstallmentLedger,
+    terms: PlanTerms,
+    on: date,
+    owed: Parts,
+    past_grace: bool,
+    late: bool,  # went late, when past grace
 ) -> InstallmentStatus:
     item = ledger.installment
     if owed.total <= 0:
-        return InstallmentStatus.PAID_LATE if went_late(ledger, terms) else InstallmentStatus.PAID
+        went = late if past_grace else went_late(ledger, terms)
+        return InstallmentStatus.PAID_LATE if went else InstallmentStatus.PAID
     if on <= item.start_date:
         return InstallmentStatus.UPCOMING
     if on <= item.due_date:
         return InstallmentStatus.DUE
-    if on <= grace_end(ledger, terms):
+    if not past_grace:
         return InstallmentStatus.IN_GRACE
     # Late at the end of grace: overdue until everything, penalty included, is paid.
     # Short by no more than the tolerance then: on time, the remainder simply due.
-    if went_late(ledger, terms):
+    if late:
         return InstallmentStatus.OVERDUE
     return InstallmentStatus.DUE
 

@@ -38,6 +38,7 @@ MAX_PERIODS = 60
 RATE_PLACES = 8  # rates are kept exactly, to at most this many decimal places
 MAX_APR = Decimal("0.36")  # the upper bound Chinese courts protect; anything above is refused
 MAX_FEE_RATE = Decimal("0.03")  # per period
+MAX_GRACE_DAYS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +160,8 @@ def validate_terms(terms: PlanTerms) -> PlanTerms:
         raise TermsError(TermsProblem.REPAYMENT_DAY, "first due date is not on the repayment day")
     if terms.disbursed_on >= terms.first_due:
         raise TermsError(TermsProblem.START_DATE, "the plan must start before its first due date")
-    if not 0 <= terms.grace_days <= 30:
-        raise TermsError(TermsProblem.GRACE, "grace days must be 0..30")
+    if not 0 <= terms.grace_days <= MAX_GRACE_DAYS:
+        raise TermsError(TermsProblem.GRACE, f"grace days must be 0..{MAX_GRACE_DAYS}")
     if terms.tolerance < 0:
         raise TermsError(TermsProblem.TOLERANCE, "tolerance must not be negative")
     if terms.penalty_daily_rate < 0 or terms.penalty_cap_rate < 0:

@@ -11,7 +11,7 @@ when its own method fails.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,8 @@ from core.db.uow import UnitOfWork
 from core.domain.allocation import AllocationLine
 from core.domain.quotes import Quote, QuoteKind, open_positions, total_owed
 from core.domain.reminders import local_instant
-from core.services.books import LoadedPlan, load_plans, slices
+from core.domain.terms import MAX_GRACE_DAYS
+from core.services.books import LoadedPlan, load_open_plans, slices
 from core.services.clock import local_date
 from core.services.payment_receipts import RECEIPT
 from core.services.payments import PaymentKind, execute_payment
@@ -148,7 +149,11 @@ async def _for_user(uow: UnitOfWork, user_id: int, now: datetime, at: time) -> l
         return []
     on = local_date(now, user.timezone)
     receipts = []
-    for plan in await load_plans(uow.session, user_id):
+    # Only installments whose attempts can be pending now are read: an account's size
+    # costs nothing here once its installments are past their grace (or not yet due).
+    earliest, latest = attempt_window(now)
+    loaded = await load_open_plans(uow.session, [user_id], due_from=earliest, due_by=latest)
+    for plan in loaded[user_id]:
         if not plan.row.autopay:
             continue
         for pos in open_positions([plan.book], on):
@@ -163,6 +168,15 @@ async def _for_user(uow: UnitOfWork, user_id: int, now: datetime, at: time) -> l
             receipts.append(await _attempt(uow, user, plan, quote, key, on, now, last))
     await uow.commit()
     return receipts
+
+
+def attempt_window(now: datetime) -> tuple[date, date]:
+    """The due dates of every installment that may have an attempt pending at ``now``, in
+    any zone (a superset): the first attempt is on the local due date, which is at most
+    a day past the UTC date; the last is ``MAX_GRACE_DAYS`` later, and runs late by at
+    most the catch-up window (a day), a day more for zones behind UTC, one to spare."""
+    today = now.astimezone(UTC).date()
+    return today - timedelta(days=MAX_GRACE_DAYS + 3), today + timedelta(days=1)
 
 
 async def _methods(uow: UnitOfWork, user_id: int, plan: PlanRow) -> list[PaymentMethodRow]:
@@ -223,7 +237,9 @@ async def _attempt(
         if payment.status == "succeeded":
             break
     await uow.session.flush()
-    books = [p.book for p in await load_plans(uow.session, user.telegram_id)]
+    # Paid-off plans owe nothing: the open ones are all of what is still owed.
+    loaded = await load_open_plans(uow.session, [user.telegram_id])
+    books = [p.book for p in loaded[user.telegram_id]]
     succeeded = payment is not None and payment.status == "succeeded"
     receipt = AutopayReceipt(
         user_id=user.telegram_id,

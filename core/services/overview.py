@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import select
 
-from core.db.models import PaymentMethodRow
+from core.db.models import CreditLineRow, PaymentMethodRow
 from core.db.uow import UnitOfWork
-from core.domain.credit import CreditLine, CreditRecord, credit_record
-from core.domain.overview import Summary, summarize
+from core.domain.credit import CreditLine, CreditRecord, outstanding_principal, record_of
+from core.domain.ledger import PlanBook
+from core.domain.overview import Summary, summarize_open
+from core.domain.quotes import open_of
+from core.domain.status import position
 from core.services.books import load_plans
 from core.services.clock import local_date
-from core.services.draws import credit_lines
 from core.services.users import get_user
 
 
@@ -34,23 +37,92 @@ class Overview:
     open_plans: int
 
 
-async def status_overview(uow: UnitOfWork, user_id: int, now: datetime) -> Overview:
+@dataclass(frozen=True, slots=True)
+class OverviewPlan:
+    """What the overview needs of one plan, as plain values (no ORM object)."""
+
+    plan_id: int
+    title: str
+    provider: str
+    open: bool
+    autopay: bool
+    autopay_method_id: int | None
+    book: PlanBook
+
+
+@dataclass(frozen=True, slots=True)
+class OverviewBooks:
+    """What the overview is computed from, read in one transaction. Computing it is pure
+    work proportional to the account's installments (1,200 at the limits), which a caller
+    may do after its transaction ends and off the event loop (bot/handlers/status.py)."""
+
+    on: date
+    plans: tuple[OverviewPlan, ...]
+    credit_lines: tuple[tuple[str, Decimal, bool], ...]  # provider, limit, frozen
+    method_labels: dict[int, str]
+
+    def overview(self) -> Overview:
+        on, plans = self.on, self.plans
+        credit = tuple(
+            CreditLine(
+                provider,
+                limit,
+                outstanding_principal([p.book for p in plans if p.provider == provider], on),
+                frozen,
+            )
+            for provider, limit, frozen in self.credit_lines
+        )
+        open_plans = [p for p in plans if p.open]
+        autopay = tuple(
+            AutopayView(
+                p.plan_id, p.title, p.autopay, self.method_labels.get(p.autopay_method_id or 0)
+            )
+            for p in open_plans
+        )
+        # Every installment's position once, for the summary and the record alike.
+        positions = [position(ledger, p.book.terms, on) for p in plans for ledger in p.book.ledgers]
+        return Overview(
+            summarize_open(open_of(positions), on),
+            credit,
+            record_of(positions),
+            autopay,
+            len(open_plans),
+        )
+
+
+async def read_overview(uow: UnitOfWork, user_id: int, now: datetime) -> OverviewBooks:
+    """Everything the overview shows, read (nothing computed yet)."""
     user = await get_user(uow, user_id)
     on = local_date(now, user.timezone)
-    plans = await load_plans(uow.session, user_id)
-    credit = await credit_lines(uow.session, user_id, plans, on)
+    plans = tuple(
+        OverviewPlan(
+            p.row.id,
+            p.row.title,
+            p.row.provider,
+            p.row.closed_at is None,
+            p.row.autopay,
+            p.row.autopay_method_id,
+            p.book,
+        )
+        for p in await load_plans(uow.session, user_id)
+    )
+    lines = await uow.session.execute(
+        select(CreditLineRow.provider, CreditLineRow.limit, CreditLineRow.frozen)
+        .where(CreditLineRow.user_id == user_id)
+        .order_by(CreditLineRow.provider)
+    )
     methods = await uow.session.execute(
         select(PaymentMethodRow.id, PaymentMethodRow.label).where(
             PaymentMethodRow.user_id == user_id, PaymentMethodRow.removed_at.is_(None)
         )
     )
-    labels = {row.id: row.label for row in methods}
-    open_plans = [p for p in plans if p.row.closed_at is None]
-    autopay = tuple(
-        AutopayView(p.row.id, p.row.title, p.row.autopay, labels.get(p.row.autopay_method_id or 0))
-        for p in open_plans
+    return OverviewBooks(
+        on,
+        plans,
+        tuple((provider, limit, frozen) for provider, limit, frozen in lines.all()),
+        {row.id: row.label for row in methods},
     )
-    books = [p.book for p in plans]
-    return Overview(
-        summarize(books, on), credit, credit_record(books, on), autopay, len(open_plans)
-    )
+
+
+async def status_overview(uow: UnitOfWork, user_id: int, now: datetime) -> Overview:
+    return (await read_overview(uow, user_id, now)).overview()

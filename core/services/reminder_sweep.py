@@ -22,8 +22,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import or_, select, update
 
 from core.db.models import PaymentMethodRow, ReminderLogRow, User
 from core.db.uow import UnitOfWork
@@ -32,14 +31,16 @@ from core.domain.reminders import (
     Reminder,
     ReminderKind,
     ReminderPolicy,
-    due_reminders,
+    choose,
+    window_reminders,
 )
 from core.domain.status import Position
 from core.services.autopay_sweep import AutopayReceipt
 from core.services.books import LoadedPlan, load_open_plans, slices
 from core.services.payment_receipts import RECEIPT, PaymentReceipt
+from core.services.reminder_rows import ids_in, insert_new, known_keys
 from core.services.reminders import parse_days
-from core.services.wakeups import Looked, is_due, owing, plan_next_sweeps, wake
+from core.services.wakeups import Looked, is_due, plan_next_sweeps, wake
 
 log = logging.getLogger(__name__)
 DEFAULT_LEASE = timedelta(minutes=2)
@@ -217,21 +218,31 @@ async def _claim_scheduled(
 ) -> dict[int, list[ReminderItem]]:
     """The reminders each user's policy says are due now, claimed by inserting their rows
     (and the missed ones the sent reminder stands for, inserted as superseded)."""
-    asking = [(v, owing(v)) for v in views if v.positions and v.user.reminders_enabled]
+    asking = [
+        (v, window_reminders(now, v.policy, v.owing))
+        for v in views
+        if v.positions and v.user.reminders_enabled
+    ]
     # Only the keys of reminders within the catch-up window can be due: look those up,
     # not every row ever written for these installments (one a day while overdue).
-    window = [key for v, items in asking for key in due_reminders(now, v.policy, items).settled]
-    known = await _known(uow, window)
+    keys = [r.dedup_key for _, found in asking for rs in found for r in rs]
+    known = await known_keys(uow.session, keys)
     wanted: list[tuple[Looked, Reminder, str]] = []
-    for view, items in asking:
-        due = due_reminders(now, view.policy, items, known)
+    for view, found in asking:
+        due = choose(found, known)
         chosen = {r.dedup_key for r in due.send}
         wanted += [(view, reminder, CLAIMED) for reminder in due.send]
         wanted += [
             (view, Reminder(ReminderKind(key[1]), key[0], key[2], now), SUPERSEDED)
             for key in sorted(due.settled - chosen)
         ]
-    inserted = await _insert(uow, [(v.user.telegram_id, r, s) for v, r, s in wanted], now, lease)
+    inserted = await insert_new(
+        uow.session,
+        [(v.user.telegram_id, r.key, r.kind.value, r.offset, r.fire_at, s) for v, r, s in wanted],
+        claimed=CLAIMED,
+        lease_until=now + lease,
+        now=now,
+    )
     claimed: dict[int, list[ReminderItem]] = {}
     for view, reminder, status in wanted:
         log_id = inserted.get(reminder.dedup_key)
@@ -245,53 +256,6 @@ async def _claim_scheduled(
             )
             claimed.setdefault(view.user.telegram_id, []).append(item)
     return claimed
-
-
-async def _known(uow: UnitOfWork, keys: list[tuple[int, str, int]]) -> set[tuple[int, str, int]]:
-    """Which of these unique keys already have a reminder row."""
-    known: set[tuple[int, str, int]] = set()
-    columns = (ReminderLogRow.installment_id, ReminderLogRow.kind, ReminderLogRow.offset)
-    for some in slices(sorted(keys), 1000):  # three bound parameters a key
-        rows = await uow.session.execute(select(*columns).where(tuple_(*columns).in_(some)))
-        known.update((i, k, o) for i, k, o in rows.all())
-    return known
-
-
-async def _insert(
-    uow: UnitOfWork,
-    wanted: list[tuple[int, Reminder, str]],
-    now: datetime,
-    lease: timedelta,
-) -> dict[tuple[int, str, int], int]:
-    """Insert the reminders' rows, skipping any another sweep already inserted; the ids of
-    those inserted here, by unique key."""
-    if not wanted:
-        return {}
-    dialect = postgresql if uow.session.get_bind().dialect.name == "postgresql" else sqlite
-    table = ReminderLogRow.__table__
-    statement = (
-        dialect.insert(table)
-        .on_conflict_do_nothing(index_elements=["installment_id", "kind", "offset"])
-        .returning(table.c.id, table.c.installment_id, table.c.kind, table.c.offset)
-    )
-    values: list[dict[str, Any]] = [
-        {
-            "user_id": user_id,
-            "installment_id": reminder.key,
-            "kind": reminder.kind.value,
-            "offset": reminder.offset,
-            "fire_at": reminder.fire_at,
-            "status": status,
-            "lease_until": now + lease if status == CLAIMED else None,
-            "attempts": 1 if status == CLAIMED else 0,
-            "created_at": now,
-        }
-        for user_id, reminder, status in wanted
-    ]
-    # One cached statement, sent as multi-row INSERTs by SQLAlchemy's insertmanyvalues.
-    connection = await uow.session.connection()
-    result = await connection.execute(statement, values)
-    return {(key, kind, offset): log_id for log_id, key, kind, offset in result.all()}
 
 
 async def _waiting(uow: UnitOfWork, user_ids: list[int], now: datetime) -> list[ReminderLogRow]:
@@ -498,8 +462,13 @@ async def record_outcome(
         values |= {"status": SENT, "message_id": message_id, "sent_at": now}
     else:
         values |= {"status": FAILED, "failure": failure}
+    # One parameter for the ids: a batch holds up to 1,200 rows at the limits. Called in a
+    # unit of work of its own (bot/jobs.py): no loaded row needs bringing up to date.
     await uow.session.execute(
-        update(ReminderLogRow).where(ReminderLogRow.id.in_(log_ids)).values(**values)
+        update(ReminderLogRow)
+        .where(ids_in(uow.session, log_ids))
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
     await uow.commit()
 

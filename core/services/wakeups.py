@@ -24,7 +24,12 @@ from core.db.uow import UnitOfWork
 from core.domain.quotes import open_positions
 from core.domain.reminders import Owing, ReminderPolicy, next_fire_after
 from core.domain.status import Position
-from core.services.autopay_sweep import attempt_slots, attempted_keys, pending_attempt_key
+from core.services.autopay_sweep import (
+    attempt_slots,
+    attempt_window,
+    attempted_keys,
+    pending_attempt_key,
+)
 from core.services.books import LoadedPlan, slices
 from core.services.clock import local_date
 
@@ -57,6 +62,7 @@ class Looked:
     policy: ReminderPolicy  # for an inactive user: disabled (their messages wait)
     on: date
     positions: dict[int, tuple[LoadedPlan, Position]]  # by installment id
+    owing: list[Owing]  # the same installments as the reminder policy sees them
 
     @classmethod
     def of(
@@ -66,7 +72,17 @@ class Looked:
         positions = {
             pos.ledger.key: (plan, pos) for plan in plans for pos in open_positions([plan.book], on)
         }
-        return cls(user, policy, on, positions)
+        owing = [
+            Owing(
+                key,
+                pos.ledger.installment.due_date,
+                pos.owed.total,
+                plan.book.terms.grace_days,
+                plan.row.autopay,
+            )
+            for key, (plan, pos) in positions.items()
+        ]
+        return cls(user, policy, on, positions, owing)
 
 
 async def plan_next_sweeps(
@@ -88,23 +104,9 @@ async def plan_next_sweeps(
             # another transaction held it): look again at once, or it would be lost.
             if key is not None and key not in ran:
                 candidates.append(now)
-        candidates.append(next_fire_after(now, one.policy, owing(one)))
+        candidates.append(next_fire_after(now, one.policy, one.owing))
         chosen = min(c for c in candidates if c is not None)
         user.next_sweep_at = max(chosen, now + timedelta(seconds=1))
-
-
-def owing(one: Looked) -> list[Owing]:
-    """The user's open installments as the reminder policy sees them."""
-    return [
-        Owing(
-            key,
-            pos.ledger.installment.due_date,
-            pos.owed.total,
-            plan.book.terms.grace_days,
-            plan.row.autopay,
-        )
-        for key, (plan, pos) in one.positions.items()
-    ]
 
 
 def _attempts(
@@ -113,10 +115,12 @@ def _attempts(
     """Per open auto-repay installment: the key of its attempt due now (if any) and the
     time of its next attempt (if any)."""
     found = []
+    # Past the window, an installment has no attempt pending nor to come.
+    earliest, _ = attempt_window(now)
     for key, (plan, pos) in one.positions.items():
-        if not plan.row.autopay:
-            continue
         item = pos.ledger.installment
+        if not plan.row.autopay or item.due_date < earliest:
+            continue
         slots = attempt_slots(
             item.due_date, plan.book.terms.grace_days, autopay_at, one.user.timezone
         )

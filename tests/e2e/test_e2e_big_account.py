@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from telegram import Bot
+from telegram.ext import ExtBot
 
 from bot.emulator import BotApiEmulator
 from bot.emulator.model import Message
 from bot.fit import BUDGET, visible_length
 from bot.jobs import BotSink
+from bot.ratelimit import TelegramRateLimiter
 from bot.sweep_messages import reminder_keyboard, reminder_text
 from core.db.models import ReminderLogRow
 from core.domain.reminders import ReminderKind
@@ -241,7 +242,8 @@ async def test_a_reminder_batch_of_any_size_is_one_accepted_message(
     items = _every_kind(count)
     text = reminder_text(ReminderBatch(7, language, "Asia/Shanghai", items))
     emulator.user(7, "Big", language_code=language)
-    async with Bot(TOKEN, base_url=emulator.base_url) as bot:
+    limiter = TelegramRateLimiter()
+    async with ExtBot(TOKEN, base_url=emulator.base_url, rate_limiter=limiter) as bot:
         await BotSink(bot).deliver(7, text, reminder_keyboard(language))
     assert _refused(emulator) == []
     [message] = emulator.chat_log(7)

@@ -70,7 +70,7 @@ async def test_a_failing_handler_apologises_with_a_reference(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(status_module, "status_overview", broken)
+    monkeypatch.setattr(status_module, "read_overview", broken)
     with caplog.at_level(logging.ERROR, logger="bot.handlers.common"):
         reply = await repaybot.chat(1002, "en").say("/status")
     assert "Sorry, something went wrong" in reply.text
