@@ -57,11 +57,6 @@ _current: contextvars.ContextVar[UpdateCalls | None] = contextvars.ContextVar(
 )
 
 
-def current_calls() -> UpdateCalls | None:
-    """The calls of the update being handled in this task (None outside a handler)."""
-    return _current.get()
-
-
 class TrackedRequest(HTTPXRequest):
     """PTB's HTTP request, noting each call against the update being handled."""
 
