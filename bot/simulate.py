@@ -44,7 +44,8 @@ from core.services.autopay_sweep import RETRY_TIME, AutopayReceipt
 from core.services.books import load_plans
 from core.services.clock import local_date
 from core.services.payment_receipts import PaymentReceipt
-from core.services.reminder_sweep import ReminderBatch, ReminderItem
+from core.services.reminder_items import ReminderItem
+from core.services.reminder_sweep import ReminderBatch
 from core.services.reminders import get_reminder_settings
 from core.settings import Settings, get_settings
 
@@ -255,7 +256,10 @@ def _item(item: ReminderItem) -> str:
         return f"{head} auto-debit on {item.due_date} from {source}{short}"
     if item.kind is ReminderKind.OVERDUE:
         late = _days(item.days_overdue)
-        return f"{head} overdue {late} (due {item.due_date}), penalty {money(item.penalty)}"
+        periods = f"{item.count} periods, the oldest " if item.count > 1 else ""
+        return (
+            f"{head} overdue {periods}{late} (due {item.due_date}), penalty {money(item.penalty)}"
+        )
     if item.offset < 0:
         return f"{head} was due {item.due_date} (in grace)"
     when = {0: "today", 1: "tomorrow"}.get(item.offset, f"in {_days(item.offset)}")

@@ -16,7 +16,8 @@ from bot.texts import day, esc, money, t
 from core.domain.reminders import ReminderKind
 from core.services.autopay_sweep import AutopayReceipt
 from core.services.payment_receipts import PaymentReceipt
-from core.services.reminder_sweep import ReminderBatch, ReminderItem
+from core.services.reminder_items import ReminderItem
+from core.services.reminder_sweep import ReminderBatch
 from core.services.snooze import SnoozeChoice
 
 
@@ -44,6 +45,7 @@ def _line(lang: str, item: ReminderItem) -> str:
         "penalty": money(item.penalty),
         "days": item.days_overdue,
         "method": esc(item.method_label) if item.method_label else t(lang, "reminder.no_card"),
+        "count": item.count,
     }
     mark = t(lang, "reminder.snoozed") if item.snoozed else ""
     if item.kind is ReminderKind.BEFORE_DUE:
@@ -55,6 +57,8 @@ def _line(lang: str, item: ReminderItem) -> str:
             else t(lang, "reminder.when.n", days=item.offset)
         )
         return mark + t(lang, "reminder.before_due", when=when, **values)
+    if item.kind is ReminderKind.OVERDUE and item.count > 1:  # a plan late on several
+        return mark + t(lang, "reminder.overdue_plan", **values)
     line = mark + t(lang, f"reminder.{item.kind.value}", **values)
     if item.kind is ReminderKind.AUTOPAY_NOTICE and item.balance_short:
         line += "\n  " + t(lang, "reminder.autopay_short")

@@ -3,6 +3,11 @@
 Pure: the sweep passes the instant, the user's policy and what is owed; this module
 says which reminders are due now. The sweep records each one under a unique key
 (installment, kind, offset), so a reminder goes out at most once.
+
+Reminders before a due date are an installment's; the daily overdue notice is a plan's:
+one a day however many of its installments are late, keyed by the plan's first
+installment (which stays whatever is paid) and the day. A plan late on 60 installments
+is one line and one record a day, not 60 (issue 10 §3).
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ ONE_DAY = timedelta(days=1)
 
 class ReminderKind(StrEnum):
     BEFORE_DUE = "before_due"  # offset: days before the due date
-    OVERDUE = "overdue"  # offset: days overdue, one a day while overdue
+    # A plan's, one a day while any installment is late. Key: the plan's first installment;
+    # offset: the day's distance from that installment's due date.
+    OVERDUE = "overdue"
     AUTOPAY_NOTICE = "autopay_notice"  # offset 1: the day before an auto-repay
 
 
@@ -43,12 +50,22 @@ class Owing:
     amount: Decimal
     grace_days: int = 3
     autopay: bool = False
+    # The plan's first installment (its key and due date), which keys the plan's overdue
+    # notice; None: the installment stands for a plan of its own.
+    plan_key: int | None = None
+    plan_first_due: date | None = None
+
+    @property
+    def plan(self) -> tuple[int, date]:
+        if self.plan_key is None or self.plan_first_due is None:
+            return self.key, self.due_date
+        return self.plan_key, self.plan_first_due
 
 
 @dataclass(frozen=True, slots=True)
 class Reminder:
     kind: ReminderKind
-    key: int  # the installment
+    key: int  # the installment (an overdue notice: the plan's first installment)
     offset: int
     fire_at: datetime  # UTC
 
@@ -70,35 +87,6 @@ def local_instant(day: date, at: time, timezone: str) -> datetime:
     return local.replace(fold=0).astimezone(UTC)
 
 
-def moments(owing: Owing, policy: ReminderPolicy, since: date, today: date) -> list[Reminder]:
-    """The reminders of one installment that fire on a local day from ``since`` to
-    ``today``, in firing order.
-
-    The days are bounded by the caller's window, never by how long the installment has
-    been overdue: a plan first due decades ago costs no more than one due yesterday.
-    """
-    if not policy.enabled or since > today:
-        return []
-    found: list[Reminder] = []
-
-    def add(kind: ReminderKind, day: date, offset: int) -> None:
-        if since <= day <= today:
-            found.append(
-                Reminder(kind, owing.key, offset, local_instant(day, policy.at, policy.timezone))
-            )
-
-    for days in policy.days_before:
-        add(ReminderKind.BEFORE_DUE, owing.due_date - timedelta(days=days), days)
-    if owing.autopay:
-        add(ReminderKind.AUTOPAY_NOTICE, owing.due_date - timedelta(days=1), 1)
-    if policy.overdue_daily:
-        first = max(owing.due_date + timedelta(days=owing.grace_days + 1), since)
-        for n in range(max((today - first).days + 1, 0)):
-            day = first + timedelta(days=n)
-            add(ReminderKind.OVERDUE, day, (day - owing.due_date).days)
-    return sorted(found, key=lambda r: (r.fire_at, r.kind.value))
-
-
 @dataclass(frozen=True, slots=True)
 class DueNow:
     """What to send now, and every key to record as settled: the sent ones and the
@@ -115,8 +103,9 @@ def due_reminders(
     sent: set[tuple[int, str, int]] | frozenset[tuple[int, str, int]] = frozenset(),
     window: timedelta = CATCH_UP_WINDOW,
 ) -> DueNow:
-    """What to send to one user at ``now``: per installment, the most relevant reminder
-    that fell due within ``window`` and was not sent; older missed ones are dropped.
+    """What to send to one user at ``now``: per installment (per plan for the overdue
+    notice), the most relevant reminder that fell due within ``window`` and was not sent;
+    older missed ones are dropped.
 
     The caller sends ``send`` as one message (consolidation) and records ``settled``.
     """
@@ -129,18 +118,19 @@ def window_reminders(
     owing: Iterable[Owing],
     window: timedelta = CATCH_UP_WINDOW,
 ) -> list[list[Reminder]]:
-    """Per installment (those with any), its reminders that fell due within ``window``
-    before ``now``, sent or not: the :func:`moments` of the window's days.
+    """Per installment, its reminders before its due date that fell due within ``window``
+    before ``now``, and per plan its overdue notices of the window, sent or not.
 
-    The instants of those days are computed once for all installments; each installment
-    then costs a few integer comparisons per day (a sweep asks this of every open
-    installment of a user, 1,200 at the limits).
+    The instants of the window's days are computed once for all installments; each
+    installment then costs a few integer comparisons per day (a sweep asks this of every
+    open installment of a user, 1,200 at the limits).
     """
     if not policy.enabled:
         return []
     days = _window_days(now, policy, window)
     before = frozenset(policy.days_before)
     found: list[list[Reminder]] = []
+    late: dict[tuple[int, date], set[tuple[date, datetime]]] = {}
     for item in owing:
         fresh: list[Reminder] = []
         for day, instant in days:
@@ -150,9 +140,16 @@ def window_reminders(
             if ahead == 1 and item.autopay:
                 fresh.append(Reminder(ReminderKind.AUTOPAY_NOTICE, item.key, 1, instant))
             if policy.overdue_daily and -ahead > item.grace_days:
-                fresh.append(Reminder(ReminderKind.OVERDUE, item.key, -ahead, instant))
+                late.setdefault(item.plan, set()).add((day, instant))
         if fresh:
             found.append(fresh)
+    for (plan_key, first_due), late_days in late.items():
+        found.append(
+            [
+                Reminder(ReminderKind.OVERDUE, plan_key, (day - first_due).days, instant)
+                for day, instant in sorted(late_days)
+            ]
+        )
     return found
 
 
@@ -180,8 +177,9 @@ def choose(
     fresh: Iterable[list[Reminder]],
     sent: set[tuple[int, str, int]] | frozenset[tuple[int, str, int]] = frozenset(),
 ) -> DueNow:
-    """From each installment's reminders of the window (:func:`window_reminders`), the
-    most relevant not yet ``sent``; all of them not yet sent are settled."""
+    """From each installment's (or plan's) reminders of the window
+    (:func:`window_reminders`), the most relevant not yet ``sent``; all of them not yet
+    sent are settled."""
     chosen: list[Reminder] = []
     settled: set[tuple[int, str, int]] = set()
     for reminders in fresh:
@@ -189,12 +187,16 @@ def choose(
         if unsent:
             chosen.append(max(unsent, key=_relevance))
             settled.update(r.dedup_key for r in unsent)
-    return DueNow(tuple(sorted(chosen, key=lambda r: (r.fire_at, r.key))), frozenset(settled))
+    return DueNow(tuple(sorted(chosen, key=_order)), frozenset(settled))
 
 
 # The latest moment is the most relevant. At the same moment an overdue notice comes
 # first, then the auto-repay notice (it names the card and warns of a short balance).
 _RANK = {ReminderKind.OVERDUE: 2, ReminderKind.AUTOPAY_NOTICE: 1, ReminderKind.BEFORE_DUE: 0}
+
+
+def _order(reminder: Reminder) -> tuple[datetime, int, str]:
+    return reminder.fire_at, reminder.key, reminder.kind.value
 
 
 def _relevance(reminder: Reminder) -> tuple[datetime, int]:

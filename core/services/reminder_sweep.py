@@ -17,9 +17,8 @@ waited for. SQLite has one writer (``BEGIN IMMEDIATE``) and needs no row lock.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -34,10 +33,10 @@ from core.domain.reminders import (
     choose,
     window_reminders,
 )
-from core.domain.status import Position
 from core.services.autopay_sweep import AutopayReceipt
-from core.services.books import LoadedPlan, load_open_plans, slices
+from core.services.books import load_open_plans, slices
 from core.services.payment_receipts import RECEIPT, PaymentReceipt
+from core.services.reminder_items import ReminderItem, scheduled_item, waiting_item, with_method
 from core.services.reminder_rows import ids_in, insert_new, known_keys
 from core.services.reminders import parse_days
 from core.services.wakeups import Looked, is_due, plan_next_sweeps, wake
@@ -45,30 +44,12 @@ from core.services.wakeups import Looked, is_due, plan_next_sweeps, wake
 log = logging.getLogger(__name__)
 DEFAULT_LEASE = timedelta(minutes=2)
 DEFAULT_AUTOPAY_TIME = time(10, 0)  # the setting's default; sweeps pass AUTOPAY_TIME
-SNOOZED = "snoozed"  # kind of a snoozed reminder coming back; offset: the snoozed row's id
 RECEIPT_WINDOW = timedelta(hours=24)  # a receipt older than this is no longer news
 PENDING, CLAIMED, SENT, FAILED, SUPERSEDED = "pending", "claimed", "sent", "failed", "superseded"
 CHUNK_USERS = 600  # users per claim_chunk unless the caller says (the bot's sweep: 150)
 # Days past the largest reminder offset whose installments a look must read: a day for
 # the zones ahead of UTC, a day for the next look (at most MAX_SLEEP away), one to spare.
 LOOK_AHEAD_DAYS = 3
-
-
-@dataclass(frozen=True, slots=True)
-class ReminderItem:
-    log_id: int
-    installment_id: int
-    kind: ReminderKind
-    offset: int
-    plan_title: str
-    due_date: date
-    amount: Decimal
-    penalty: Decimal
-    days_overdue: int
-    method_label: str | None = None  # for an auto-repay notice: the card it will use
-    balance_short: bool = False  # … and whether its balance is below the amount
-    snoozed: bool = False  # a snoozed reminder coming back
-    fire_at: datetime | None = None  # when it fell due
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,27 +146,36 @@ async def claim_chunk(
     views = {one.user.telegram_id: one for one in looked if one.user.active}
     methods = await _methods(uow, list(views))
     scheduled = await _claim_scheduled(uow, list(views.values()), now, lease)
+    # A waiting row reads as things stand now; one whose subject is in the message
+    # already, or that is too old or about nothing owed any more, is settled unsent.
     settle: list[int] = []
-    take: list[ReminderLogRow] = []
+    take: list[tuple[ReminderLogRow, ReminderItem | None]] = []
+    covered = {
+        user_id: {i for item in items for i in item.installments}
+        for user_id, items in scheduled.items()
+    }
     for row in waiting:
         view = views[row.user_id or 0]
-        items = scheduled.get(view.user.telegram_id, [])
-        if row.kind != RECEIPT and any(i.installment_id == row.installment_id for i in items):
-            settle.append(row.id)  # this installment is in the message already
-        elif _stale(row, now, view):
+        mine = covered.setdefault(view.user.telegram_id, set())
+        window = RECEIPT_WINDOW if row.kind == RECEIPT else CATCH_UP_WINDOW
+        item = None if row.kind == RECEIPT else waiting_item(view, row)
+        gone = row.kind != RECEIPT and item is None
+        told = item is not None and bool(item.installments & mine)
+        if now - row.fire_at > window or gone or told:
             settle.append(row.id)
         else:
-            take.append(row)
-    taken_ids = await _take(uow, take, now, lease)
+            take.append((row, item))
+            mine |= item.installments if item is not None else set()
+    taken_ids = await _take(uow, [row for row, _ in take], now, lease)
     await _settle(uow, settle, SUPERSEDED)
-    claimed_rows: dict[int, list[ReminderLogRow]] = {}
-    for row in take:
+    claimed_rows: dict[int, list[tuple[ReminderLogRow, ReminderItem | None]]] = {}
+    for row, item in take:
         if row.id in taken_ids and row.user_id is not None:
-            claimed_rows.setdefault(row.user_id, []).append(row)
+            claimed_rows.setdefault(row.user_id, []).append((row, item))
     batches: list[ReminderBatch] = []
     for user_id, view in views.items():
-        mine = claimed_rows.get(user_id, [])
-        batches += _batches(view, scheduled.get(user_id, []), mine, methods.get(user_id, []))
+        rows = claimed_rows.get(user_id, [])
+        batches += _batches(view, scheduled.get(user_id, []), rows, methods.get(user_id, []))
     await plan_next_sweeps(uow, looked, now, autopay_at)
     await uow.commit()
     return Claimed(batches, len(taken))
@@ -247,14 +237,11 @@ async def _claim_scheduled(
     for view, reminder, status in wanted:
         log_id = inserted.get(reminder.dedup_key)
         if status == CLAIMED and log_id is not None:  # None: another sweep inserted it
-            item = _item(
-                log_id,
-                reminder.kind,
-                reminder.offset,
-                view.positions[reminder.key],
-                fire_at=reminder.fire_at,
+            item = scheduled_item(
+                view, log_id, reminder.kind, reminder.offset, reminder.key, reminder.fire_at
             )
-            claimed.setdefault(view.user.telegram_id, []).append(item)
+            if item is not None:
+                claimed.setdefault(view.user.telegram_id, []).append(item)
     return claimed
 
 
@@ -278,14 +265,6 @@ async def _waiting(uow: UnitOfWork, user_ids: list[int], now: datetime) -> list[
         )
         found += rows
     return sorted(found, key=lambda r: (r.fire_at, r.id))
-
-
-def _stale(row: ReminderLogRow, now: datetime, view: Looked) -> bool:
-    """A waiting row too old to send, or about an installment paid meanwhile."""
-    window = RECEIPT_WINDOW if row.kind == RECEIPT else CATCH_UP_WINDOW
-    if now - row.fire_at > window:
-        return True  # missed by too much: dropped, like any reminder
-    return row.kind != RECEIPT and row.installment_id not in view.positions
 
 
 async def _take(
@@ -331,17 +310,17 @@ async def _settle(uow: UnitOfWork, log_ids: list[int], status: str) -> None:
 def _batches(
     view: Looked,
     scheduled: list[ReminderItem],
-    taken: list[ReminderLogRow],
+    taken: list[tuple[ReminderLogRow, ReminderItem | None]],
     methods: list[PaymentMethodRow],
 ) -> list[ReminderBatch]:
     """The user's messages: one with every reminder due, then each receipt."""
     user = view.user
-    items = [_with_method(item, view, methods) for item in scheduled]
+    items = [with_method(item, view, methods) for item in scheduled]
     receipts: list[ReminderBatch] = []
     attempts = 1
     due_at = min((i.fire_at for i in items if i.fire_at is not None), default=None)
-    for row in taken:  # read before the claim: one more attempt now
-        if row.kind == RECEIPT:
+    for row, item in taken:  # read before the claim: one more attempt now
+        if item is None:  # a receipt
             receipts.append(
                 ReminderBatch(
                     user.telegram_id,
@@ -357,10 +336,7 @@ def _batches(
             continue
         attempts = max(attempts, row.attempts + 1)
         due_at = row.fire_at if due_at is None else min(due_at, row.fire_at)
-        found = view.positions[row.installment_id]
-        kind, offset = _kind_now(row, found[1], view.on)
-        item = _item(row.id, kind, offset, found, snoozed=row.kind == SNOOZED, fire_at=row.fire_at)
-        items.append(_with_method(item, view, methods))
+        items.append(with_method(item, view, methods))
     if not items:
         return receipts
     items.sort(key=lambda i: (i.due_date, i.installment_id))
@@ -389,16 +365,6 @@ def _receipt_of(row: ReminderLogRow) -> AutopayReceipt | PaymentReceipt:
     return PaymentReceipt.from_payload(payload)
 
 
-def _kind_now(row: ReminderLogRow, pos: Position, on: date) -> tuple[ReminderKind, int]:
-    """How a waiting row reads today: a retried reminder as it was; a snoozed one as the
-    installment stands now (overdue, or days to its due date — negative while in grace)."""
-    if row.kind != SNOOZED:
-        return ReminderKind(row.kind), row.offset
-    if pos.days_overdue > 0:
-        return ReminderKind.OVERDUE, pos.days_overdue
-    return ReminderKind.BEFORE_DUE, (pos.ledger.installment.due_date - on).days
-
-
 async def _methods(uow: UnitOfWork, user_ids: list[int]) -> dict[int, list[PaymentMethodRow]]:
     found: dict[int, list[PaymentMethodRow]] = {}
     for ids in slices(user_ids):
@@ -410,42 +376,6 @@ async def _methods(uow: UnitOfWork, user_ids: list[int]) -> dict[int, list[Payme
         for row in rows:
             found.setdefault(row.user_id, []).append(row)
     return found
-
-
-def _item(
-    log_id: int,
-    kind: ReminderKind,
-    offset: int,
-    found: tuple[LoadedPlan, Position],
-    *,
-    snoozed: bool = False,
-    fire_at: datetime | None = None,
-) -> ReminderItem:
-    plan, pos = found
-    return ReminderItem(
-        log_id,
-        pos.ledger.key,
-        kind,
-        offset,
-        plan.row.title,
-        pos.ledger.installment.due_date,
-        pos.owed.total,
-        pos.owed.penalty,
-        pos.days_overdue,
-        snoozed=snoozed,
-        fire_at=fire_at,
-    )
-
-
-def _with_method(item: ReminderItem, view: Looked, methods: list[PaymentMethodRow]) -> ReminderItem:
-    """An auto-repay notice names the card it will use and whether its balance is short."""
-    if item.kind is not ReminderKind.AUTOPAY_NOTICE:
-        return item
-    plan = view.positions[item.installment_id][0]
-    chosen = next((m for m in methods if m.id == plan.row.autopay_method_id), None)
-    chosen = chosen or next((m for m in methods if m.is_default), None)
-    short = chosen is None or chosen.balance < item.amount
-    return replace(item, method_label=chosen.label if chosen else None, balance_short=short)
 
 
 async def record_outcome(

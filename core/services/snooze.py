@@ -1,15 +1,16 @@
 """Snoozing a reminder: the reminder the user tapped comes back once, later.
 
-A snooze is a pending ``reminder_log`` row per installment of the snoozed message, keyed
-(installment, "snoozed", the snoozed row's id): a double tap, or a second choice, finds
-the snooze already there. What comes back is read as the installment stands then, and an
-installment paid meanwhile does not come back at all.
+A snooze is a pending ``reminder_log`` row per line of the snoozed message, keyed
+(installment, "snoozed", the snoozed row's id) — for a plan's overdue notice, the plan's
+first installment: a double tap, or a second choice, finds the snooze already there. What
+comes back is read as the installment (or the plan) stands then, and what was paid
+meanwhile does not come back at all.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -18,12 +19,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from core.db.models import ReminderLogRow
 from core.db.uow import UnitOfWork
+from core.domain.ledger import PlanBook
 from core.domain.quotes import open_positions
 from core.domain.reminders import local_instant
 from core.services.books import load_plans
 from core.services.clock import local_date
 from core.services.payment_receipts import RECEIPT
-from core.services.reminder_sweep import PENDING, SENT, SNOOZED
+from core.services.reminder_items import SNOOZED
+from core.services.reminder_sweep import PENDING, SENT
 from core.services.users import lock_user
 from core.services.wakeups import wake
 
@@ -63,6 +66,13 @@ def snooze_until(
     return local_instant(today + timedelta(days=1), remind_at, timezone)
 
 
+def _late(book: PlanBook, owing: set[int], on: date) -> bool:
+    grace = timedelta(days=book.terms.grace_days)
+    return any(
+        ledger.key in owing and ledger.installment.due_date + grace < on for ledger in book.ledgers
+    )
+
+
 async def snooze(
     uow: UnitOfWork, user_id: int, message_id: int, choice: SnoozeChoice, now: datetime
 ) -> SnoozeResult:
@@ -95,7 +105,10 @@ async def snooze(
     on = local_date(now, user.timezone)
     books = [plan.book for plan in await load_plans(uow.session, user_id)]
     owing = {pos.ledger.key for pos in open_positions(books, on)}
-    left = [row for row in rows if row.installment_id in owing]
+    # An overdue notice is its plan's, keyed by the plan's first installment (paid or not),
+    # and comes back as the plan stands (``reminder_items.waiting_item``).
+    about = owing | {book.ledgers[0].key for book in books if _late(book, owing, on)}
+    left = [row for row in rows if row.installment_id in about]
     if not left:
         return SnoozeResult(SnoozeStatus.NOTHING_LEFT)
     dialect = postgresql if uow.session.get_bind().dialect.name == "postgresql" else sqlite

@@ -63,26 +63,53 @@ class Looked:
     on: date
     positions: dict[int, tuple[LoadedPlan, Position]]  # by installment id
     owing: list[Owing]  # the same installments as the reminder policy sees them
+    plans: dict[int, LoadedPlan]  # by the key of the plan's first installment
 
     @classmethod
     def of(
         cls, user: User, plans: list[LoadedPlan], policy: ReminderPolicy, now: datetime
     ) -> Looked:
         on = local_date(now, user.timezone)
-        positions = {
-            pos.ledger.key: (plan, pos) for plan in plans for pos in open_positions([plan.book], on)
-        }
-        owing = [
-            Owing(
-                key,
-                pos.ledger.installment.due_date,
-                pos.owed.total,
-                plan.book.terms.grace_days,
-                plan.row.autopay,
-            )
-            for key, (plan, pos) in positions.items()
-        ]
-        return cls(user, policy, on, positions, owing)
+        positions: dict[int, tuple[LoadedPlan, Position]] = {}
+        owing: list[Owing] = []
+        by_first: dict[int, LoadedPlan] = {}
+        for plan in plans:
+            # A sweep's book holds the installments due up to a few days ahead, from
+            # period 1: its first ledger is the plan's first installment whenever any
+            # installment is late (the only time it keys anything).
+            first = plan.book.ledgers[0]
+            by_first[first.key] = plan
+            grace, autopay = plan.book.terms.grace_days, plan.row.autopay
+            for pos in open_positions([plan.book], on):
+                key, due = pos.ledger.key, pos.ledger.installment.due_date
+                positions[key] = (plan, pos)
+                owing.append(
+                    Owing(
+                        key,
+                        due,
+                        pos.owed.total,
+                        grace,
+                        autopay,
+                        first.key,
+                        first.installment.due_date,
+                    )
+                )
+        return cls(user, policy, on, positions, owing, by_first)
+
+    def late(self, first_key: int) -> list[Position]:
+        """The open installments past their grace of the plan whose first installment is
+        ``first_key`` (what its overdue notice is about), oldest first."""
+        plan = self.plans.get(first_key)
+        if plan is None:
+            return []
+        grace = timedelta(days=plan.book.terms.grace_days)
+        found = []
+        for ledger in plan.book.ledgers:
+            if ledger.installment.due_date + grace >= self.on:
+                break  # ledgers are in period order: the rest are not late either
+            if (held := self.positions.get(ledger.key)) is not None:
+                found.append(held[1])
+        return found
 
 
 async def plan_next_sweeps(

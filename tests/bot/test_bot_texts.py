@@ -143,7 +143,8 @@ def test_reminder_and_receipt_texts() -> None:
     from bot.sweep_messages import receipt_text, reminder_text
     from core.domain.reminders import ReminderKind
     from core.services.autopay_sweep import AutopayReceipt
-    from core.services.reminder_sweep import ReminderBatch, ReminderItem
+    from core.services.reminder_items import ReminderItem
+    from core.services.reminder_sweep import ReminderBatch
 
     notice = ReminderItem(
         1,
@@ -181,6 +182,25 @@ def test_reminder_and_receipt_texts() -> None:
     text = reminder_text(ReminderBatch(1, "en", "Asia/Shanghai", (grace,)))
     assert "⏰ • Pad: ¥50.00 was due Dec 5, 2026 (in the grace period" in text
     assert "宽限期内" in reminder_text(ReminderBatch(1, "zh", "Asia/Shanghai", (grace,)))
+    # A plan late on three periods: one line with their count and totals.
+    late = ReminderItem(
+        4,
+        14,
+        ReminderKind.OVERDUE,
+        101,
+        "Phone",
+        day_(2026, 9, 10),
+        Decimal("330.12"),
+        Decimal("8.52"),
+        101,
+        count=3,
+        covers=frozenset({14, 15, 16}),
+    )
+    text = reminder_text(ReminderBatch(1, "en", "Asia/Shanghai", (late,)))
+    assert "Phone: 3 periods overdue, the oldest by 101 days; ¥330.12 owed" in text
+    assert "penalty ¥8.52" in text
+    zh = reminder_text(ReminderBatch(1, "zh", "Asia/Shanghai", (late,)))
+    assert "Phone：3 期已逾期，最早一期逾期 101 天，共应还 ¥330.12（含罚息 ¥8.52）" in zh
     failed = AutopayReceipt(
         1,
         "zh",

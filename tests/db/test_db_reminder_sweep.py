@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
-from core.db.models import ReminderLogRow
+from core.db.models import InstallmentRow, ReminderLogRow
 from core.db.uow import Database
 from core.domain.quotes import QuoteKind
 from core.domain.reminders import ReminderKind
 from core.services.reminder_sweep import claim_chunk, claim_due_reminders, record_outcome
 from core.services.reminders import update_reminder_settings
 from core.services.users import set_active
+from core.services.wakeups import wake
 
 DUE = date(2026, 12, 5)
 THREE_DAYS_BEFORE = datetime(2026, 12, 2, 1, 0, 30, tzinfo=UTC)  # 09:00:30 in Shanghai
@@ -196,3 +198,43 @@ async def test_attempts_count_each_claim_once_and_only_a_lapsed_lease_warns(
             select(ReminderLogRow.attempts).where(ReminderLogRow.id == first.log_ids[0])
         )
     assert stored == 3
+
+
+async def test_a_plan_late_on_several_installments_gets_one_overdue_notice_a_day(
+    db: Database, make: Any
+) -> None:
+    """Issue 10 §3: the daily overdue notice is the plan's — one line and one record a day
+    however many installments are late, keyed so a payment that day sends no second one."""
+    user, _ = await make.user()
+    plan = await make.plan(user, make.fee_plan(first_due=date(2026, 9, 10)))
+    morning = datetime(2026, 12, 20, 1, 0, 30, tzinfo=UTC)  # 09:00:30 in Shanghai
+    [batch] = await _sweep(db, morning)
+    [item] = batch.items  # September … December are past their 3 days of grace
+    async with db.uow() as uow:
+        first = await uow.session.scalar(
+            select(InstallmentRow.id).where(
+                InstallmentRow.plan_id == plan, InstallmentRow.period == 1
+            )
+        )
+    assert (item.kind, item.installment_id, item.count) == (ReminderKind.OVERDUE, first, 4)
+    assert (item.offset, item.days_overdue, item.due_date) == (101, 101, date(2026, 9, 10))
+    assert item.amount == Decimal("4") * Decimal("107.20") + item.penalty
+    assert item.penalty > 0
+    assert len(item.installments) == 4
+    assert [row[1:] for row in await _rows(db)] == [("overdue", 101, "claimed")]
+    async with db.uow() as uow:
+        await record_outcome(uow, batch.log_ids, morning, message_id=1)
+
+    # The oldest period paid at 10:00, and the user looked at again (a /remind toggle):
+    # the plan was told today; no second notice.
+    await make.pay(user, QuoteKind.PERIOD, plan_id=plan, now=morning + timedelta(hours=1))
+    async with db.uow() as uow:
+        await wake(uow, user)
+        await uow.commit()
+    assert await _sweep(db, morning + timedelta(hours=1, minutes=1)) == []
+
+    [batch] = await _sweep(db, morning + timedelta(days=1))
+    [item] = batch.items
+    assert (item.installment_id, item.offset, item.count) == (first, 102, 3)
+    assert (item.days_overdue, item.due_date) == (72, date(2026, 10, 10))
+    assert len([r for r in await _rows(db) if r[1] == "overdue"]) == 2

@@ -524,3 +524,31 @@ async def test_a_snooze_of_a_far_reminder_comes_back_after_the_days_are_shortene
     [back] = await _sweep(db, ten_days_before + timedelta(days=1))
     [item] = back.items
     assert (item.snoozed, item.installment_id, item.offset) == (True, original.installment_id, 9)
+
+
+async def test_a_plan_notice_snoozed_after_its_first_period_is_paid_comes_back_for_the_rest(
+    db: Database, make: Any
+) -> None:
+    """The overdue notice is the plan's, keyed by its first installment: paying that one
+    does not make the notice "nothing left" while later periods are still late."""
+    user, _ = await make.user()
+    plan = await make.plan(user, make.fee_plan(first_due=date(2026, 9, 10)))
+    morning = datetime(2026, 11, 22, 1, 0, 30, tzinfo=UTC)  # 09:00:30 in Shanghai
+    sent = await _send(db, morning, MESSAGE)
+    assert [(i.kind, i.count) for i in sent.items] == [(ReminderKind.OVERDUE, 3)]
+    await make.pay(user, QuoteKind.PERIOD, plan_id=plan, now=morning + timedelta(minutes=5))
+
+    result = await _snooze(db, user, MESSAGE, SnoozeChoice.HOUR, morning + timedelta(minutes=6))
+
+    assert result.status is SnoozeStatus.SNOOZED
+    [batch] = await _sweep(db, morning + timedelta(hours=1, minutes=6))
+    [item] = batch.items
+    assert (item.kind, item.count, item.snoozed) == (ReminderKind.OVERDUE, 2, True)
+    assert (item.due_date, item.days_overdue, item.offset) == (date(2026, 10, 10), 43, 73)
+    # Both paid before it comes back: nothing left, nothing sent.
+    await _deliver(db, batch, morning + timedelta(hours=1, minutes=6), MESSAGE + 1)
+    again = await _snooze(db, user, MESSAGE + 1, SnoozeChoice.HOUR, morning + timedelta(hours=2))
+    assert again.status is SnoozeStatus.SNOOZED
+    for _ in range(2):
+        await make.pay(user, QuoteKind.PERIOD, plan_id=plan, now=morning + timedelta(hours=2))
+    assert await _sweep(db, morning + timedelta(hours=3, minutes=1)) == []

@@ -32,7 +32,8 @@ from core.limits import (
     MAX_TITLE_CHARS,
 )
 from core.services.methods import MethodKind, new_method_row
-from core.services.reminder_sweep import ReminderBatch, ReminderItem
+from core.services.reminder_items import ReminderItem
+from core.services.reminder_sweep import ReminderBatch
 from tests.e2e.conftest import START, TOKEN, Chat, RepayBot
 
 USERS = {"zh": 5001, "en": 5002}

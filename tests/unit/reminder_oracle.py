@@ -1,7 +1,8 @@
 """The reminder policy as first written: every moment of an installment since its due
-date, one overdue reminder a day however long ago that was. Its cost grows with the days
-since the due date (issue 10 §3), so it lives here, as the definition the bounded
-``core.domain.reminders`` must agree with on ordinary inputs."""
+date, one overdue reminder a day however long ago that was (a plan's: one a day while any
+of its installments is late). Its cost grows with the days since the due date (issue 10
+§3), so it lives here, as the definition the bounded ``core.domain.reminders`` must agree
+with on ordinary inputs."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from core.domain.reminders import (
 
 
 def all_moments(owing: Owing, policy: ReminderPolicy, today: date) -> list[Reminder]:
-    """Every reminder of one installment up to ``today`` (local), in firing order."""
+    """Every reminder of one installment up to ``today`` (local), in firing order; its
+    overdue days as its plan's overdue notices."""
     if not policy.enabled:
         return []
     found: list[Reminder] = []
@@ -37,10 +39,14 @@ def all_moments(owing: Owing, policy: ReminderPolicy, today: date) -> list[Remin
     if owing.autopay:
         add(ReminderKind.AUTOPAY_NOTICE, owing.due_date - timedelta(days=1), 1)
     if policy.overdue_daily:
+        plan_key, plan_first_due = owing.plan
         first = owing.due_date + timedelta(days=owing.grace_days + 1)
         for n in range(max((today - first).days + 1, 0)):
             day = first + timedelta(days=n)
-            add(ReminderKind.OVERDUE, day, (day - owing.due_date).days)
+            instant = local_instant(day, policy.at, policy.timezone)
+            found.append(
+                Reminder(ReminderKind.OVERDUE, plan_key, (day - plan_first_due).days, instant)
+            )
     return sorted(found, key=lambda r: (r.fire_at, r.kind.value))
 
 
@@ -59,13 +65,17 @@ def due_reminders_oracle(
     today = now.astimezone(ZoneInfo(policy.timezone)).date()
     chosen: list[Reminder] = []
     settled: set[tuple[int, str, int]] = set()
+    subjects: dict[tuple[int, str], set[Reminder]] = {}
     for item in owing:
+        for r in all_moments(item, policy, today):
+            plan = r.kind is ReminderKind.OVERDUE
+            subjects.setdefault((r.key, "plan" if plan else "installment"), set()).add(r)
+    for reminders in subjects.values():
         fresh = [
-            r
-            for r in all_moments(item, policy, today)
-            if now - window < r.fire_at <= now and r.dedup_key not in sent
+            r for r in reminders if now - window < r.fire_at <= now and r.dedup_key not in sent
         ]
         if fresh:
             chosen.append(max(fresh, key=_relevance))
             settled.update(r.dedup_key for r in fresh)
-    return DueNow(tuple(sorted(chosen, key=lambda r: (r.fire_at, r.key))), frozenset(settled))
+    order = sorted(chosen, key=lambda r: (r.fire_at, r.key, r.kind.value))
+    return DueNow(tuple(order), frozenset(settled))

@@ -19,7 +19,6 @@ from core.domain.reminders import (
     ReminderPolicy,
     due_reminders,
     local_instant,
-    moments,
     next_fire_after,
 )
 from core.limits import MAX_FIRST_DUE_PAST_DAYS, MAX_PLAN_PERIODS
@@ -68,33 +67,47 @@ def test_every_local_day_fires_once_and_in_order(zone: str, start: date, at: tim
     assert local_days == [start + timedelta(days=n) for n in range(40)]
 
 
-def test_moments_of_an_installment() -> None:
+def test_the_reminders_of_an_installment_and_its_plan() -> None:
+    """Before the due date, the installment's own reminders; once it is late, its plan's
+    daily overdue notice, keyed by the plan's first installment and the day."""
     policy = ReminderPolicy(days_before=(3, 1, 0), at=time(9), timezone="Asia/Shanghai")
     due = date(2026, 12, 5)
-    found = moments(_owing(due, autopay=True), policy, date(2026, 11, 1), date(2026, 12, 10))
-    kinds = [(r.kind, r.offset) for r in found]
-    assert kinds == [
-        (ReminderKind.BEFORE_DUE, 3),
-        (ReminderKind.AUTOPAY_NOTICE, 1),
-        (ReminderKind.BEFORE_DUE, 1),
-        (ReminderKind.BEFORE_DUE, 0),
-        (ReminderKind.OVERDUE, 4),  # grace of 3 days: overdue from the 4th day
-        (ReminderKind.OVERDUE, 5),
-    ]
-    assert found[0].fire_at == datetime(2026, 12, 2, 1, tzinfo=UTC)
-    off = ReminderPolicy(enabled=False)
-    assert moments(_owing(due), off, date(2026, 11, 1), date(2026, 12, 10)) == []
-    quiet = ReminderPolicy(overdue_daily=False)
-    long_ago = date(2026, 1, 1)
-    assert all(
-        r.kind is not ReminderKind.OVERDUE for r in moments(_owing(due), quiet, long_ago, due)
+    item = _owing(due, key=7, autopay=True, plan_key=5, plan_first_due=date(2026, 10, 5))
+
+    def on(day: date) -> list[tuple[int, ReminderKind, int]]:
+        now = local_instant(day, time(9, 1), policy.timezone)
+        return [(r.key, r.kind, r.offset) for r in due_reminders(now, policy, [item]).send]
+
+    assert on(date(2026, 12, 2)) == [(7, ReminderKind.BEFORE_DUE, 3)]
+    assert on(date(2026, 12, 4)) == [(7, ReminderKind.AUTOPAY_NOTICE, 1)]
+    assert on(date(2026, 12, 5)) == [(7, ReminderKind.BEFORE_DUE, 0)]
+    assert on(date(2026, 12, 8)) == []  # the 3 days of grace
+    # Late from the 4th day: the plan's notice, its offset counted from the plan's
+    # first due date (Oct 5 → Dec 9 is 65 days).
+    assert on(date(2026, 12, 9)) == [(5, ReminderKind.OVERDUE, 65)]
+    assert on(date(2026, 12, 10)) == [(5, ReminderKind.OVERDUE, 66)]
+    assert (
+        due_reminders(
+            local_instant(date(2026, 12, 9), time(9, 1), policy.timezone),
+            ReminderPolicy(overdue_daily=False),
+            [item],
+        ).send
+        == ()
     )
-    # Only the days asked for: the 9th and 10th.
-    window = moments(_owing(due), policy, date(2026, 12, 9), date(2026, 12, 10))
-    assert [(r.kind, r.offset) for r in window] == [
-        (ReminderKind.OVERDUE, 4),
-        (ReminderKind.OVERDUE, 5),
+
+
+def test_a_plan_late_on_many_installments_gets_one_notice_a_day() -> None:
+    policy = ReminderPolicy(timezone="UTC", at=time(9))
+    first = date(2026, 6, 5)
+    plan = [
+        Owing(10 + n, due_date(first, 5, n + 1), Decimal("100"), 3, False, 10, first)
+        for n in range(6)  # June … November, all late on December 20
     ]
+    other = [Owing(30, date(2026, 11, 1), Decimal("50"), 3, False, 30, date(2026, 11, 1))]
+    now = datetime(2026, 12, 20, 9, 1, tzinfo=UTC)
+    due = due_reminders(now, policy, plan + other)
+    assert [r.dedup_key for r in due.send] == [(10, "overdue", 198), (30, "overdue", 49)]
+    assert due_reminders(now + timedelta(hours=1), policy, plan + other, due.settled).send == ()
 
 
 def test_due_now_and_sent_once() -> None:
@@ -138,7 +151,7 @@ def test_overdue_daily_reminder() -> None:
     owing = [_owing(date(2026, 12, 1), grace_days=0)]
     [reminder] = due_reminders(datetime(2026, 12, 3, 9, 5, tzinfo=UTC), policy, owing).send
     assert (reminder.kind, reminder.offset) == (ReminderKind.OVERDUE, 2)
-    assert reminder.dedup_key == (1, "overdue", 2)
+    assert reminder.dedup_key == (1, "overdue", 2)  # an installment that is its own plan
     assert isinstance(reminder, Reminder)
 
 
@@ -205,6 +218,7 @@ ZONES = [NY, "Asia/Shanghai", "Europe/London", "Australia/Sydney", "America/Sant
     grace=st.integers(min_value=0, max_value=5),
     window_hours=st.integers(min_value=1, max_value=72),
     sent_days=st.lists(st.integers(min_value=0, max_value=90), max_size=5),
+    plans=st.integers(min_value=0, max_value=2),
 )
 def test_bounded_reminders_agree_with_the_day_by_day_definition(
     zone: str,
@@ -217,15 +231,26 @@ def test_bounded_reminders_agree_with_the_day_by_day_definition(
     grace: int,
     window_hours: int,
     sent_days: list[int],
+    plans: int,
 ) -> None:
+    """``plans``: 0, each installment its own plan; else the installments dealt into that
+    many plans, each first due 100 days or more ago."""
     now = start.replace(tzinfo=UTC)
     policy = ReminderPolicy(True, tuple(days_before), at, zone, overdue_daily)
     today = now.astimezone(ZoneInfo(zone)).date()
+
+    def plan_of(i: int) -> dict[str, object]:
+        if not plans:
+            return {}
+        p = i % plans
+        return {"plan_key": 100 + p, "plan_first_due": today - timedelta(days=100 + p)}
+
     owing = [
-        _owing(today + timedelta(days=d), key=i, grace_days=grace, autopay=autopay)
+        _owing(today + timedelta(days=d), key=i, grace_days=grace, autopay=autopay, **plan_of(i))
         for i, d in enumerate(dues)
     ]
     sent = frozenset((i, "overdue", n) for i in range(len(dues)) for n in sent_days)
+    sent |= {(100 + p, "overdue", 100 + p - d) for p in range(plans) for d in sent_days}
     window = timedelta(hours=window_hours)
     assert due_reminders(now, policy, owing, sent, window) == due_reminders_oracle(
         now, policy, owing, sent, window
