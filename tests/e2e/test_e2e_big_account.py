@@ -139,8 +139,9 @@ async def test_every_screen_of_the_largest_account_is_accepted(
     chat = repaybot.chat(user_id, language)
     more = "……还有" if language == "zh" else "…and"
 
-    # Reminders first, while everything is owed: one batch for this user of 160 items
-    # (overdue, auto-repay notices from a ¥1 card), summarised to fit.
+    # Reminders first, while everything is owed: one batch for this user, a line per plan
+    # (each overdue plan's notice, each auto-repay notice from a ¥1 card), summarised in a
+    # last line if it would not fit.
     repaybot.chat(1001)
     repaybot.chat(1002, "en")  # the demo users get theirs too
     await repaybot.stop()
@@ -151,7 +152,10 @@ async def test_every_screen_of_the_largest_account_is_accepted(
     await asyncio.sleep(1.5)  # further sweeps
     reminder = _fits(chat.last())
     assert "🔔" in reminder.text
-    assert more in reminder.text.splitlines()[-1]
+    listed = [i for i in range(MAX_OPEN_PLANS) if f"{i:02d}还款" in reminder.text]
+    assert listed == list(range(MAX_OPEN_PLANS)) or more in reminder.text.splitlines()[-1]
+    overdue = "期已逾期" if language == "zh" else "periods overdue"
+    assert reminder.text.count(overdue) == MAX_OPEN_PLANS // 2  # one line per overdue plan
     async with repaybot.db.uow() as uow:
         rows = await uow.session.scalars(
             select(ReminderLogRow.status).where(ReminderLogRow.user_id == user_id)
@@ -227,6 +231,7 @@ def _every_kind(count: int) -> tuple[ReminderItem, ...]:
         (ReminderKind.AUTOPAY_NOTICE, 1, {"method_label": label, "balance_short": True}),
         (ReminderKind.AUTOPAY_NOTICE, 1, {}),
         (ReminderKind.OVERDUE, 0, {}),
+        (ReminderKind.OVERDUE, 1800, {"count": MAX_PLAN_PERIODS}),
     ]
     return tuple(
         _item(i, *shapes[i % len(shapes)][:2], **shapes[i % len(shapes)][2]) for i in range(count)

@@ -48,7 +48,7 @@ async def test_sweep_sends_one_consolidated_reminder_once(repaybot: RepayBot) ->
     ]
     overdue = [m for m in repaybot.emulator.chat_log(1002) if "reminder" in m.text.lower()]
     assert len(overdue) == 1
-    assert "overdue 71 days" in overdue[0].text  # the daily overdue notice, in English
+    assert "3 periods overdue, the oldest by 71 days" in overdue[0].text  # the plan's, in English
     statuses = await _statuses(repaybot)
     assert set(statuses[1001]) <= {"sent", "superseded"}
     assert "sent" in statuses[1001]

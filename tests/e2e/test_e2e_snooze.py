@@ -261,7 +261,7 @@ async def test_english_user_snoozes_in_english(repaybot: RepayBot) -> None:
     back = await _arrive(repaybot, 1002, EN_TITLE, 2)
     assert len(back) == 2
     assert back[1].text.startswith(f"🔔 {EN_TITLE}\n⏰ • ⚠️ ")
-    assert "overdue 71 days" in back[1].text
+    assert "3 periods overdue, the oldest by 71 days" in back[1].text
     repaybot.clock.now = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)  # 21:00 in Singapore
     late = await _press(repaybot, 1002, back[1].message_id, "sz:tonight")
     assert late.text == 'It\'s past 8 pm already: choose "In 1 hour" or "Tomorrow".'
