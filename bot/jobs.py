@@ -35,6 +35,7 @@ from core.failpoints import SEND_AFTER, SEND_BEFORE, failpoint
 from core.services.autopay_sweep import AutopayReceipt, run_due_autopays
 from core.services.chat_state import purge_processed_updates
 from core.services.quotes import purge_expired_quotes
+from core.services.reminder_rows import purge_settled
 from core.services.reminder_sweep import (
     ReminderBatch,
     claim_chunk,
@@ -128,6 +129,7 @@ async def sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
     async with d.db.uow() as uow:  # one bounded batch a tick: a backlog drains over ticks
         await purge_expired_quotes(uow, d.clock())
         await purge_processed_updates(uow, d.clock())
+        await purge_settled(uow.session, d.clock())
         await uow.commit()
 
 

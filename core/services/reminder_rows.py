@@ -12,16 +12,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, bindparam, text
+from sqlalchemy import ColumnElement, Integer, bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import ReminderLogRow
 from core.db.types import UTCDateTime
 
 Key = tuple[int, str, int]  # (installment, kind, offset): a reminder's unique key
+# A settled row older than this is forgotten: its key can never be due again (a reminder
+# is sent within hours of its day, a receipt within a day), and a snooze tapped on a
+# message this old is answered as an unknown reminder.
+REMINDER_RETENTION = timedelta(days=60)
+PENDING, CLAIMED, SENT, FAILED, SUPERSEDED = "pending", "claimed", "sent", "failed", "superseded"
+SETTLED = (SENT, FAILED, SUPERSEDED)
+PURGE_BATCH = 5000
 # A row to insert: user, installment, kind, offset, fire_at, status.
 NewRow = tuple[int, int, str, int, datetime, str]
 
@@ -133,3 +140,20 @@ def _stored_instant(session: AsyncSession, dialect: str) -> Callable[[datetime],
         return cache[at]
 
     return stored
+
+
+async def purge_settled(session: AsyncSession, now: datetime, batch: int = PURGE_BATCH) -> int:
+    """Forget settled rows that fell due before the retention, at most ``batch`` at a
+    time (the index on status and fire_at finds them); how many. The caller commits."""
+    old = (
+        select(ReminderLogRow.id)
+        .where(
+            ReminderLogRow.status.in_(SETTLED),
+            ReminderLogRow.fire_at < now - REMINDER_RETENTION,
+        )
+        .limit(batch)
+    )
+    ids = list(await session.scalars(old))
+    if ids:
+        await session.execute(delete(ReminderLogRow).where(ids_in(session, ids)))
+    return len(ids)

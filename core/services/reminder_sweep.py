@@ -37,7 +37,16 @@ from core.services.autopay_sweep import AutopayReceipt
 from core.services.books import load_open_plans, slices
 from core.services.payment_receipts import RECEIPT, PaymentReceipt
 from core.services.reminder_items import ReminderItem, scheduled_item, waiting_item, with_method
-from core.services.reminder_rows import ids_in, insert_new, known_keys
+from core.services.reminder_rows import (
+    CLAIMED,
+    FAILED,
+    PENDING,
+    SENT,
+    SUPERSEDED,
+    ids_in,
+    insert_new,
+    known_keys,
+)
 from core.services.reminders import parse_days
 from core.services.wakeups import Looked, is_due, plan_next_sweeps, wake
 
@@ -45,7 +54,6 @@ log = logging.getLogger(__name__)
 DEFAULT_LEASE = timedelta(minutes=2)
 DEFAULT_AUTOPAY_TIME = time(10, 0)  # the setting's default; sweeps pass AUTOPAY_TIME
 RECEIPT_WINDOW = timedelta(hours=24)  # a receipt older than this is no longer news
-PENDING, CLAIMED, SENT, FAILED, SUPERSEDED = "pending", "claimed", "sent", "failed", "superseded"
 CHUNK_USERS = 600  # users per claim_chunk unless the caller says (the bot's sweep: 150)
 # Days past the largest reminder offset whose installments a look must read: a day for
 # the zones ahead of UTC, a day for the next look (at most MAX_SLEEP away), one to spare.

@@ -26,7 +26,7 @@ from core.services.books import load_plans
 from core.services.clock import local_date
 from core.services.payment_receipts import RECEIPT
 from core.services.reminder_items import SNOOZED
-from core.services.reminder_sweep import PENDING, SENT
+from core.services.reminder_rows import PENDING, SENT
 from core.services.users import lock_user
 from core.services.wakeups import wake
 

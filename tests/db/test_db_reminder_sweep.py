@@ -14,6 +14,7 @@ from core.db.models import InstallmentRow, ReminderLogRow
 from core.db.uow import Database
 from core.domain.quotes import QuoteKind
 from core.domain.reminders import ReminderKind
+from core.services.reminder_rows import REMINDER_RETENTION, purge_settled
 from core.services.reminder_sweep import claim_chunk, claim_due_reminders, record_outcome
 from core.services.reminders import update_reminder_settings
 from core.services.users import set_active
@@ -238,3 +239,42 @@ async def test_a_plan_late_on_several_installments_gets_one_overdue_notice_a_day
     assert (item.installment_id, item.offset, item.count) == (first, 102, 3)
     assert (item.days_overdue, item.due_date) == (72, date(2026, 10, 10))
     assert len([r for r in await _rows(db) if r[1] == "overdue"]) == 2
+
+
+async def test_settled_rows_are_forgotten_after_the_retention_and_nothing_is_sent_again(
+    db: Database, make: Any
+) -> None:
+    """reminder_log does not grow without bound: settled rows whose day is past the
+    retention go, a batch at a time; pending and claimed rows stay; a forgotten key is
+    never due again (reminders are sent within hours of their day)."""
+    user, _ = await make.user()
+    await make.plan(user, make.fee_plan(first_due=DUE))
+    [sent] = await _sweep(db, THREE_DAYS_BEFORE)
+    async with db.uow() as uow:
+        await record_outcome(uow, sent.log_ids, THREE_DAYS_BEFORE, message_id=1)
+    await _sweep(db, THREE_DAYS_BEFORE + timedelta(days=2))  # the 1-day one, left claimed
+    assert len(await _rows(db)) == 2
+    later = THREE_DAYS_BEFORE - timedelta(seconds=30) + REMINDER_RETENTION  # from 09:00:00
+    async with db.uow() as uow:
+        assert await purge_settled(uow.session, later) == 0  # not past the retention yet
+        assert await purge_settled(uow.session, later + timedelta(seconds=1)) == 1
+        assert await purge_settled(uow.session, later + timedelta(days=30)) == 0  # claimed
+        await uow.commit()
+    assert [row[1:] for row in await _rows(db)] == [("before_due", 1, "claimed")]
+    # That day's sweep: the day's overdue notice only; the forgotten reminder is not due.
+    [batch] = await _sweep(db, later + timedelta(seconds=2))
+    assert [(i.kind, i.due_date) for i in batch.items] == [(ReminderKind.OVERDUE, DUE)]
+
+
+async def test_the_purge_takes_a_batch_at_a_time(db: Database, make: Any) -> None:
+    user, _ = await make.user()
+    await make.plan(user, make.fee_plan(first_due=date(2026, 6, 10)))
+    for day in range(5):  # five daily overdue notices, each recorded as sent
+        [batch] = await _sweep(db, datetime(2026, 8, 1 + day, 1, 0, 30, tzinfo=UTC))
+        async with db.uow() as uow:
+            await record_outcome(uow, batch.log_ids, batch.due_at or THREE_DAYS_BEFORE)
+    async with db.uow() as uow:
+        now = datetime(2026, 12, 1, tzinfo=UTC)
+        assert [await purge_settled(uow.session, now, batch=2) for _ in range(4)] == [2, 2, 1, 0]
+        await uow.commit()
+    assert await _rows(db) == []
