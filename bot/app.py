@@ -183,7 +183,11 @@ def build_application(
         CallbackQueryHandler(
             cards.card_action,
             pattern=_is(
-                Action.CARD_VIEW, Action.CARD_DEFAULT, Action.CARD_REMOVE, Action.CARD_TOPUP
+                Action.CARD_VIEW,
+                Action.CARD_DEFAULT,
+                Action.CARD_REMOVE,
+                Action.CARD_REMOVE_CONFIRM,
+                Action.CARD_TOPUP,
             ),
         )
     )
@@ -192,7 +196,12 @@ def build_application(
     app.add_handler(
         CallbackQueryHandler(
             preferences.autopay_plan,
-            pattern=_is(Action.AUTOPAY_PLAN, Action.AUTOPAY_TOGGLE, Action.AUTOPAY_METHOD),
+            pattern=_is(
+                Action.AUTOPAY_PLAN,
+                Action.AUTOPAY_TOGGLE,
+                Action.AUTOPAY_METHOD,
+                Action.AUTOPAY_FALLBACK,
+            ),
         )
     )
     app.add_handler(CommandHandler("remind", preferences.remind))

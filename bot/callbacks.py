@@ -50,13 +50,15 @@ class Action(StrEnum):
     CARDS = "cl"  # (page)
     CARD_VIEW = "cv"  # method id
     CARD_DEFAULT = "cf"  # method id
-    CARD_REMOVE = "cr"  # method id
+    CARD_REMOVE = "cr"  # method id: asks first
+    CARD_REMOVE_CONFIRM = "ck"  # method id
     CARD_TOPUP = "ct"  # method id
     CARD_ADD = "ca"  # (kind)
     AUTOPAY = "al"  # (page)
     AUTOPAY_PLAN = "ap"  # plan id (, page of its methods)
     AUTOPAY_TOGGLE = "at"  # plan id
     AUTOPAY_METHOD = "ac"  # plan id, method id
+    AUTOPAY_FALLBACK = "af"  # plan id: toggle trying the default method when its own fails
     REMIND = "rm"  # toggle | overdue | time | zone
     REMIND_DAYS = "rd"  # a preset such as 3-1-0
     SNOOZE = "sz"  # hour | tonight | tomorrow (the reminder is the message pressed)
@@ -97,6 +99,7 @@ _ARITY = {
     Action.CARD_VIEW: (1,),
     Action.CARD_DEFAULT: (1,),
     Action.CARD_REMOVE: (1,),
+    Action.CARD_REMOVE_CONFIRM: (1,),
     Action.CARD_TOPUP: (1,),
     Action.CARD_ADD: (0, 1),
     Action.CARDS: (0, 1),
@@ -104,6 +107,7 @@ _ARITY = {
     Action.AUTOPAY_PLAN: (1, 2),
     Action.AUTOPAY_TOGGLE: (1,),
     Action.AUTOPAY_METHOD: (2,),
+    Action.AUTOPAY_FALLBACK: (1,),
     Action.REMIND: (1,),
     Action.REMIND_DAYS: (1,),
     Action.SNOOZE: (1,),
@@ -125,10 +129,12 @@ _INT_ARGS = {
     Action.CARD_VIEW: (0,),
     Action.CARD_DEFAULT: (0,),
     Action.CARD_REMOVE: (0,),
+    Action.CARD_REMOVE_CONFIRM: (0,),
     Action.CARD_TOPUP: (0,),
     Action.AUTOPAY_PLAN: (0, 1),
     Action.AUTOPAY_TOGGLE: (0,),
     Action.AUTOPAY_METHOD: (0, 1),
+    Action.AUTOPAY_FALLBACK: (0,),
     Action.ADD_RATE: (2,),
 }
 _IDS = {
@@ -137,10 +143,12 @@ _IDS = {
     Action.CARD_VIEW: (0,),
     Action.CARD_DEFAULT: (0,),
     Action.CARD_REMOVE: (0,),
+    Action.CARD_REMOVE_CONFIRM: (0,),
     Action.CARD_TOPUP: (0,),
     Action.AUTOPAY_PLAN: (0,),
     Action.AUTOPAY_TOGGLE: (0,),
     Action.AUTOPAY_METHOD: (0, 1),
+    Action.AUTOPAY_FALLBACK: (0,),
 }
 # Arguments that are one of a few words: (index, the words).
 _WORDS: dict[Action, tuple[int, frozenset[str]]] = {

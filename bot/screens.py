@@ -67,12 +67,16 @@ def _autopay_lines(lang: str, view: Overview) -> list[str]:
     on = [a for a in view.autopay if a.enabled]
     if not on:
         return [t(lang, "status.autopay_none")]
-    return [
-        t(lang, "status.autopay_on", title=esc(a.title), method=esc(a.method_label))
-        if a.method_label
-        else t(lang, "status.autopay_no_method", title=esc(a.title))
-        for a in on
-    ]
+    lines = []
+    for a in on:
+        if a.method_label is None:
+            lines.append(t(lang, "status.autopay_no_method", title=esc(a.title)))
+            continue
+        method = esc(a.method_label)
+        if a.via_default:
+            method = t(lang, "autopay.via_default", method=method)
+        lines.append(t(lang, "status.autopay_on", title=esc(a.title), method=method))
+    return lines
 
 
 def _health(lang: str, view: Overview) -> str:

@@ -9,10 +9,11 @@ from telegram.ext import ContextTypes
 
 from bot.callbacks import Action, decode
 from bot.deps import deps
-from bot.fit import page_of
+from bot.fit import fit, page_of
 from bot.handlers import awaiting
 from bot.handlers.common import current_user, show, stale_button
 from bot.keyboards import button_row, choice_keyboard, method_label, page_nav
+from bot.method_use import removal_effects
 from bot.texts import esc, limit_text, money, t
 from core.money import AmountError, parse_amount
 from core.services.errors import InvalidInput, LimitReached, ServiceError
@@ -26,6 +27,7 @@ from core.services.methods import (
     set_default,
     top_up,
 )
+from core.services.plans import list_plans
 
 LABEL, LAST4, TOPUP = "card_label", "card_last4", "topup"
 
@@ -56,7 +58,8 @@ def _line(lang: str, m: MethodView) -> str:
 
 
 async def card_action(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """View, make default, remove or top up one of the user's methods."""
+    """View, make default, remove (after saying which auto-repay it changes) or top up
+    one of the user's methods."""
     query = update.callback_query
     assert query is not None
     user = await current_user(update, context)
@@ -64,12 +67,15 @@ async def card_action(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     method_id = data.int_arg(0)
     try:
         async with d.db.uow() as uow:
-            method = next(
-                m for m in await list_methods(uow, user.telegram_id) if m.method_id == method_id
-            )
+            methods = await list_methods(uow, user.telegram_id)
+            method = next(m for m in methods if m.method_id == method_id)
+            effects: list[str] = []
+            if data.action in (Action.CARD_REMOVE, Action.CARD_REMOVE_CONFIRM):
+                plans = await list_plans(uow, user.telegram_id, d.clock())
+                effects = removal_effects(lang, method, plans, methods)
             if data.action is Action.CARD_DEFAULT:
                 await set_default(uow, user.telegram_id, method_id)
-            elif data.action is Action.CARD_REMOVE:
+            elif data.action is Action.CARD_REMOVE_CONFIRM:
                 await remove_method(uow, user.telegram_id, method_id, d.clock())
     except (StopIteration, ServiceError):
         await stale_button(update, lang)
@@ -92,10 +98,37 @@ async def card_action(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         awaiting.expect(context, TOPUP, d.clock(), method=str(method_id))
         limit = money(d.settings.max_topup)
         await show(update, t(lang, "cards.ask_topup", label=label, limit=limit))
-    elif data.action is Action.CARD_DEFAULT:
-        await show(update, t(lang, "cards.default_set", label=label))
+    elif data.action is Action.CARD_REMOVE:  # ask first, saying what changes
+        keyboard = InlineKeyboardMarkup(
+            [
+                button_row(t(lang, "button.remove_confirm"), Action.CARD_REMOVE_CONFIRM, method_id),
+                button_row(t(lang, "button.cancel"), Action.CARD_VIEW, method_id),
+            ]
+        )
+        head = [t(lang, "cards.remove_confirm", label=label)]
+        await show(update, _with_effects(lang, head, effects), keyboard)
     else:
-        await show(update, t(lang, "cards.removed", label=label))
+        key = "cards.default_set" if data.action is Action.CARD_DEFAULT else "cards.removed"
+        text = _with_effects(lang, [t(lang, key, label=label)], effects)
+        await show(update, text, _after_change(lang))
+
+
+def _with_effects(lang: str, head: list[str], effects: list[str]) -> str:
+    """``head``, then the plans whose auto-repay the removal changes (as many as fit)."""
+    if not effects:
+        return "\n".join(head)
+    lines = [*head, "", t(lang, "cards.remove_effects_head")]
+    return fit(lines, effects, more=lambda n: t(lang, "cards.remove_effects_more", count=n))
+
+
+def _after_change(lang: str) -> InlineKeyboardMarkup:
+    """Where to go after a method changed: the methods, and what auto-repay debits."""
+    return InlineKeyboardMarkup(
+        [
+            button_row(t(lang, "button.my_methods"), Action.CARDS),
+            button_row(t(lang, "button.autopay_settings"), Action.AUTOPAY),
+        ]
+    )
 
 
 async def add_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -11,10 +11,11 @@ from bot.fit import page_of
 from bot.handlers import awaiting
 from bot.handlers.common import current_user, show, stale_button
 from bot.keyboards import button_row, method_label, page_nav
+from bot.method_use import debited, paid_from
 from bot.texts import esc, t
 from core.services.errors import InvalidInput, ServiceError
-from core.services.methods import list_methods, set_autopay
-from core.services.plans import get_plan, list_plans
+from core.services.methods import MethodView, list_methods, set_autopay
+from core.services.plans import PlanView, get_plan, list_plans
 from core.services.reminders import (
     ReminderSettings,
     get_reminder_settings,
@@ -37,20 +38,23 @@ async def autopay(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer()
     async with d.db.uow() as uow:
         plans = [p for p in await list_plans(uow, user.telegram_id, d.clock()) if p.outstanding]
-        methods = {m.method_id: m for m in await list_methods(uow, user.telegram_id)}
+        methods = await list_methods(uow, user.telegram_id)
     if not plans:
         await show(update, t(lang, "autopay.none"), edit=update.callback_query is not None)
         return
     shown = page_of(plans, page)
     rows = []
     for p in shown.items:
-        method = methods.get(p.autopay_method_id or 0)
-        label = method_label(lang, method) if method else t(lang, "autopay.no_method")
-        text = (
-            t(lang, "autopay.row_on", title=p.title, method=label)
-            if p.autopay
-            else t(lang, "autopay.row_off", title=p.title)
-        )
+        # Button texts are plain (no HTML): the method's own label, unescaped.
+        first = next(iter(debited(p, methods)), None)
+        if not p.autopay:
+            text = t(lang, "autopay.row_off", title=p.title)
+        elif first is None:
+            text = t(lang, "autopay.row_no_method", title=p.title)
+        else:
+            own = first.method_id == p.autopay_method_id
+            key = "autopay.row_on" if own else "autopay.row_default"
+            text = t(lang, key, title=p.title, method=method_label(lang, first))
         rows.append(button_row(text, Action.AUTOPAY_PLAN, p.plan_id))
     time = d.settings.autopay_time.strftime("%H:%M")
     keyboard = InlineKeyboardMarkup(rows + page_nav(lang, shown, Action.AUTOPAY))
@@ -77,16 +81,28 @@ async def autopay_plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                 await set_autopay(uow, user.telegram_id, plan_id, not plan.autopay)
             elif data.action is Action.AUTOPAY_METHOD:
                 await set_autopay(uow, user.telegram_id, plan_id, True, data.int_arg(1))
+            elif data.action is Action.AUTOPAY_FALLBACK:
+                await set_autopay(
+                    uow,
+                    user.telegram_id,
+                    plan_id,
+                    plan.autopay,
+                    fallback_to_default=not plan.autopay_fallback,
+                )
             plan = await get_plan(uow, user.telegram_id, plan_id, d.clock())
     except ServiceError:
         await stale_button(update, lang)
         return
     await query.answer()
-    chosen = next((m for m in methods if m.method_id == plan.autopay_method_id), None)
-    label = esc(method_label(lang, chosen)) if chosen else t(lang, "autopay.no_method")
-    key = "autopay.detail_on" if plan.autopay else "autopay.detail_off"
     toggle = "button.autopay_off" if plan.autopay else "button.autopay_on"
     rows = [button_row(t(lang, toggle), Action.AUTOPAY_TOGGLE, plan_id)]
+    text = _autopay_detail(lang, plan, methods)
+    own = next((m for m in methods if m.method_id == plan.autopay_method_id), None)
+    default = next((m for m in methods if m.is_default), None)
+    if plan.autopay and own is not None and default is not None and own != default:
+        key = "button.fallback_off" if plan.autopay_fallback else "button.fallback_on"
+        label = method_label(lang, default)
+        rows.append(button_row(t(lang, key, method=label), Action.AUTOPAY_FALLBACK, plan_id))
     others = [m for m in methods if m.method_id != plan.autopay_method_id]
     page = data.int_arg(1) if data.action is Action.AUTOPAY_PLAN and len(data.args) > 1 else 1
     shown = page_of(others, page)
@@ -101,9 +117,22 @@ async def autopay_plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     ]
     rows += page_nav(lang, shown, Action.AUTOPAY_PLAN, plan_id)
     rows.append(button_row(t(lang, "button.back"), Action.AUTOPAY))
-    await show(
-        update, t(lang, key, title=esc(plan.title), method=label), InlineKeyboardMarkup(rows)
-    )
+    await show(update, text, InlineKeyboardMarkup(rows))
+
+
+def _autopay_detail(lang: str, plan: PlanView, methods: list[MethodView]) -> str:
+    """On, and what it debits (and whether the default method is tried if that fails);
+    on with nothing to debit; or off."""
+    title = esc(plan.title)
+    if not plan.autopay:
+        return t(lang, "autopay.detail_off", title=title)
+    order = debited(plan, methods)
+    if not order:
+        return t(lang, "autopay.detail_no_method", title=title)
+    text = t(lang, "autopay.detail_on", title=title, method=paid_from(lang, plan, methods))
+    if len(order) > 1:
+        text += "\n" + t(lang, "autopay.detail_fallback", method=esc(method_label(lang, order[1])))
+    return text
 
 
 async def remind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

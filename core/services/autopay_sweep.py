@@ -20,6 +20,7 @@ from sqlalchemy import select
 from core.db.models import PaymentMethodRow, PaymentRow, PlanRow, ReminderLogRow, User
 from core.db.uow import UnitOfWork
 from core.domain.allocation import AllocationLine
+from core.domain.autopay_cards import debit_order
 from core.domain.quotes import Quote, QuoteKind, open_positions, total_owed
 from core.domain.reminders import local_instant
 from core.domain.terms import MAX_GRACE_DAYS
@@ -180,18 +181,16 @@ def attempt_window(now: datetime) -> tuple[date, date]:
 
 
 async def _methods(uow: UnitOfWork, user_id: int, plan: PlanRow) -> list[PaymentMethodRow]:
-    """The plan's method, then (if the plan allows) the default one."""
+    """The methods to debit, in order (``debit_order``)."""
     rows = await uow.session.scalars(
         select(PaymentMethodRow).where(
             PaymentMethodRow.user_id == user_id, PaymentMethodRow.removed_at.is_(None)
         )
     )
     live = {row.id: row for row in rows}
-    chosen = [live[plan.autopay_method_id]] if plan.autopay_method_id in live else []
-    default = next((row for row in live.values() if row.is_default), None)
-    if default is not None and (not chosen or plan.autopay_fallback) and default not in chosen:
-        chosen.append(default)
-    return chosen
+    default = next((row.id for row in live.values() if row.is_default), None)
+    order = debit_order(plan.autopay_method_id, plan.autopay_fallback, live, default)
+    return [live[method_id] for method_id in order]
 
 
 async def _attempt(

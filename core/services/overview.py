@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from core.db.models import CreditLineRow, PaymentMethodRow
 from core.db.uow import UnitOfWork
+from core.domain.autopay_cards import debit_order
 from core.domain.credit import CreditLine, CreditRecord, outstanding_principal, record_of
 from core.domain.ledger import PlanBook
 from core.domain.overview import Summary, summarize_open
@@ -25,7 +26,8 @@ class AutopayView:
     plan_id: int
     title: str
     enabled: bool
-    method_label: str | None
+    method_label: str | None  # what it debits first; None: nothing, it cannot run
+    via_default: bool = False  # the default method, the plan having none of its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ class OverviewPlan:
     open: bool
     autopay: bool
     autopay_method_id: int | None
+    autopay_fallback: bool
     book: PlanBook
 
 
@@ -60,6 +63,7 @@ class OverviewBooks:
     plans: tuple[OverviewPlan, ...]
     credit_lines: tuple[tuple[str, Decimal, bool], ...]  # provider, limit, frozen
     method_labels: dict[int, str]
+    default_method: int | None
 
     def overview(self) -> Overview:
         on, plans = self.on, self.plans
@@ -73,12 +77,7 @@ class OverviewBooks:
             for provider, limit, frozen in self.credit_lines
         )
         open_plans = [p for p in plans if p.open]
-        autopay = tuple(
-            AutopayView(
-                p.plan_id, p.title, p.autopay, self.method_labels.get(p.autopay_method_id or 0)
-            )
-            for p in open_plans
-        )
+        autopay = tuple(self._autopay(p) for p in open_plans)
         # Every installment's position once, for the summary and the record alike.
         positions = [position(ledger, p.book.terms, on) for p in plans for ledger in p.book.ledgers]
         return Overview(
@@ -87,6 +86,18 @@ class OverviewBooks:
             record_of(positions),
             autopay,
             len(open_plans),
+        )
+
+    def _autopay(self, plan: OverviewPlan) -> AutopayView:
+        order = debit_order(
+            plan.autopay_method_id, plan.autopay_fallback, self.method_labels, self.default_method
+        )
+        if not order or not plan.autopay:
+            return AutopayView(plan.plan_id, plan.title, plan.autopay, None)
+        first = order[0]
+        via_default = first != plan.autopay_method_id
+        return AutopayView(
+            plan.plan_id, plan.title, plan.autopay, self.method_labels[first], via_default
         )
 
 
@@ -102,6 +113,7 @@ async def read_overview(uow: UnitOfWork, user_id: int, now: datetime) -> Overvie
             p.row.closed_at is None,
             p.row.autopay,
             p.row.autopay_method_id,
+            p.row.autopay_fallback,
             p.book,
         )
         for p in await load_plans(uow.session, user_id)
@@ -111,16 +123,19 @@ async def read_overview(uow: UnitOfWork, user_id: int, now: datetime) -> Overvie
         .where(CreditLineRow.user_id == user_id)
         .order_by(CreditLineRow.provider)
     )
-    methods = await uow.session.execute(
-        select(PaymentMethodRow.id, PaymentMethodRow.label).where(
-            PaymentMethodRow.user_id == user_id, PaymentMethodRow.removed_at.is_(None)
+    methods = (
+        await uow.session.execute(
+            select(PaymentMethodRow.id, PaymentMethodRow.label, PaymentMethodRow.is_default).where(
+                PaymentMethodRow.user_id == user_id, PaymentMethodRow.removed_at.is_(None)
+            )
         )
-    )
+    ).all()
     return OverviewBooks(
         on,
         plans,
         tuple((provider, limit, frozen) for provider, limit, frozen in lines.all()),
         {row.id: row.label for row in methods},
+        next((row.id for row in methods if row.is_default), None),
     )
 
 

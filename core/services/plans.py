@@ -198,6 +198,7 @@ class PlanView:
     autopay: bool
     autopay_method_id: int | None
     installments: tuple[InstallmentView, ...]
+    autopay_fallback: bool = False  # the default method is tried when its own one fails
 
     @property
     def outstanding(self) -> Decimal:
@@ -239,6 +240,7 @@ def plan_view(loaded: LoadedPlan, on: date) -> PlanView:
         plan.autopay,
         plan.autopay_method_id,
         items,
+        autopay_fallback=plan.autopay_fallback,
     )
 
 

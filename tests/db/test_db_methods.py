@@ -123,7 +123,10 @@ async def test_remove_method(db: Database, make: Any, now: datetime) -> None:
     assert row.autopay_method_id is None
     async with db.uow() as uow:
         overview = await status_overview(uow, user, now)
-    assert [(a.plan_id, a.method_label) for a in overview.autopay] == [(plan, None)]
+    # It debits the new default now, and says so (the sweep's rule, debit_order).
+    assert [(a.plan_id, a.method_label, a.via_default) for a in overview.autopay] == [
+        (plan, "建设银行", True)
+    ]
     # Never debited: a quote priced earlier with it fails.
     outcome = await make.confirm(user, early_quote.quote_id)
     assert outcome.outcome is Outcome.FAILED

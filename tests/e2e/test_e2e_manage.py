@@ -119,7 +119,8 @@ async def test_cards_add_top_up_default_remove(repaybot: RepayBot) -> None:
     assert "default" in (await chat.tap("Make default")).text
     await chat.say("/cards")
     await chat.tap("HSBC")
-    assert "never be debited" in (await chat.tap("Remove")).text
+    assert "never be debited" in (await chat.tap("Remove")).text  # asked first
+    assert "removed" in (await chat.tap("Yes, remove it")).text
     async with repaybot.db.uow() as uow:
         rows = list(
             await uow.session.execute(
