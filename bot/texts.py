@@ -15,7 +15,7 @@ from html import escape
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -91,9 +91,12 @@ def day(value: date, language: str) -> str:
 
 
 def moment(value: datetime, language: str, timezone: str) -> str:
-    """An instant as the reader's local time of day and date."""
+    """An instant as the reader's local date, written as :func:`day` writes dates (never
+    an ambiguous "12/5/26"), and time of day."""
     local = value.astimezone(ZoneInfo(timezone))
-    return format_datetime(local, format="short", locale=_loc(language))
+    time_of_day = format_time(local, format="short", locale=_loc(language))
+    joint = " " if language == "zh" else ", "
+    return f"{day(local.date(), language)}{joint}{time_of_day}"
 
 
 def _loc(language: str) -> str:

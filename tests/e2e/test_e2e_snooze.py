@@ -121,7 +121,7 @@ async def test_snoozed_an_hour_comes_back_once_marked(repaybot: RepayBot) -> Non
 
     alert = await _snooze(repaybot, 1001, reminder.message_id, "sz:hour")
     assert alert.show_alert is True
-    assert alert.text == "⏰ 好的，2026/11/22 11:00 再提醒你一次。"
+    assert alert.text == "⏰ 好的，2026年11月22日 11:00 再提醒您一次。"
     assert _labels(repaybot.emulator.chat_log(1001)[0]) == ["立即还款", "查看详情"]
     assert await _snoozes(repaybot, 1001) == [("pending", datetime(2026, 11, 22, 3, tzinfo=UTC))]
 
@@ -151,7 +151,7 @@ async def test_a_second_choice_on_a_snoozed_reminder_is_refused(repaybot: RepayB
     for data in ("sz:tomorrow", "sz:tonight", "sz:hour"):  # the buttons are gone: forged
         again = await _press(repaybot, 1001, reminder.message_id, data)
         assert again.show_alert is True
-        assert again.text == "这条提醒已经推迟过了，会在 2026/11/22 11:00 再提醒一次。"
+        assert again.text == "这条提醒已经推迟过了，会在 2026年11月22日 11:00 再提醒一次。"
     assert await _snoozes(repaybot, 1001) == snoozed
     assert len(snoozed) == 1
 
@@ -177,7 +177,7 @@ async def test_tonight_after_eight_is_too_late_and_tomorrow_comes_at_nine(
     assert _labels(repaybot.emulator.chat_log(1001)[0]) == ZH_BUTTONS  # still offered
 
     tomorrow = await _snooze(repaybot, 1001, reminder.message_id, "sz:tomorrow")
-    assert tomorrow.text == "⏰ 好的，2026/11/23 09:00 再提醒你一次。"
+    assert tomorrow.text == "⏰ 好的，2026年11月23日 09:00 再提醒您一次。"
     nine = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, the remind time
     assert await _snoozes(repaybot, 1001) == [("pending", nine)]
 
@@ -252,10 +252,10 @@ async def test_english_user_snoozes_in_english(repaybot: RepayBot) -> None:
 
     done = await _snooze(repaybot, 1002, reminder.message_id, "sz:hour")
     assert done.show_alert is True
-    assert done.text == "⏰ OK, I'll remind you once more 11/22/26, 11:00\u202fAM."
+    assert done.text == "⏰ OK, I'll remind you once more Nov 22, 2026, 11:00\u202fAM."
     again = await _press(repaybot, 1002, reminder.message_id, "sz:tonight")
     assert again.text == (
-        "This reminder is already snoozed: it comes back once, 11/22/26, 11:00\u202fAM."
+        "This reminder is already snoozed: it comes back once, Nov 22, 2026, 11:00\u202fAM."
     )
     repaybot.clock.advance(hours=1, minutes=1)
     back = await _arrive(repaybot, 1002, EN_TITLE, 2)
