@@ -7,6 +7,7 @@ plan, and each payment of a page gets an equal share of the budget."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 from bot.fit import BUDGET, fit, visible_length
 from bot.texts import breakdown_text, day, esc, moment, money, t
@@ -56,7 +57,10 @@ def _row(lang: str, plan: PlanView, item: InstallmentView) -> str:
     )
 
 
-def history_screen(lang: str, page: Page, plan_title: str | None, timezone: str) -> str:
+def history_screen(
+    lang: str, page: Page, plan_title: str | None, timezone: str, plan_id: int | None = None
+) -> str:
+    """A page of payments; for one plan (``plan_id``), each with only its lines."""
     for_plan = t(lang, "history.for_plan", title=esc(plan_title)) if plan_title else ""
     head = [t(lang, "history.title", plan=for_plan, total=page.total)]
     if not page.items:
@@ -64,24 +68,33 @@ def history_screen(lang: str, page: Page, plan_title: str | None, timezone: str)
     tail = [t(lang, "plans.page", page=page.page, pages=page.pages)]
     fixed = sum(visible_length(line) + 1 for line in (*head, *tail))
     share = (BUDGET - fixed) // max(len(page.items), 1) - 1
-    blocks = [_payment(lang, item, timezone, share) for item in page.items]
+    blocks = [_payment(lang, item, timezone, share, plan_id) for item in page.items]
     return fit(head, blocks, tail, more=lambda n: t(lang, "fit.more", count=n))
 
 
-def _payment(lang: str, item: PaymentView, timezone: str, budget: int) -> str:
-    """A payment's line and its allocation, within ``budget``."""
+def _payment(lang: str, item: PaymentView, timezone: str, budget: int, plan_id: int | None) -> str:
+    """A payment's line and its allocation (to ``plan_id`` only, if given, with that
+    plan's share when the payment paid others too), within ``budget``."""
     reason = t(lang, f"history.reason.{item.failure_reason}") if item.failure_reason else ""
     method = esc(item.method_label) if item.method_label else t(lang, "history.no_method")
+    # A period paid before its import is dated the day it was paid, not the import's time.
+    imported = item.kind == "imported"
     row = t(
         lang,
         "history.row",
-        when=moment(item.created_at, lang, timezone),
+        when=day(item.paid_on, lang) if imported else moment(item.created_at, lang, timezone),
         amount=money(item.amount),
         method=method,
         kind=t(lang, f"history.kind.{item.kind}"),
         status=t(lang, f"history.status.{item.status}", reason=reason),
     )
-    lines = [_allocation(lang, run) for run in allocation_runs(item.allocations)]
+    allocations = item.allocations
+    if plan_id is not None:
+        allocations = tuple(a for a in allocations if a.plan_id == plan_id)
+    lines = [_allocation(lang, run) for run in allocation_runs(allocations)]
+    if len(allocations) < len(item.allocations):
+        share = sum((a.parts.total for a in allocations), Decimal("0.00"))
+        lines.insert(0, t(lang, "history.plan_share", amount=money(share)))
     return fit(
         [row], lines, more=lambda n: t(lang, "history.allocation_more", count=n), budget=budget
     )

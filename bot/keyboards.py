@@ -137,11 +137,11 @@ def plan_list_keyboard(lang: str, plans: Sequence[PlanView], page: int = 1) -> I
     return InlineKeyboardMarkup(rows + page_nav(lang, shown, Action.MENU_PLANS))
 
 
-def pager_keyboard(
-    lang: str, action: Action, page: int, pages: int, *, first: int, extra: Sequence[Action] = ()
-) -> InlineKeyboardMarkup | None:
-    """◀ ▶ between pages; ``first`` is the id that leads the callback arguments. ``extra``
-    adds, under a plan's schedule, its payment history and the way back to all plans."""
+def pager_rows(
+    lang: str, action: Action, page: int, pages: int, *, first: int
+) -> list[list[InlineKeyboardButton]]:
+    """◀ ▶ between pages (no row on a single page); ``first`` is the id that leads the
+    callback arguments."""
     if action is Action.PLAN_VIEW:
 
         def data(p: int) -> tuple[object, ...]:
@@ -156,12 +156,7 @@ def pager_keyboard(
         row.append(button(t(lang, "button.prev"), action, *data(page - 1)))
     if page < pages:
         row.append(button(t(lang, "button.next"), action, *data(page + 1)))
-    rows = [row] if row else []
-    if Action.HISTORY_PAGE in extra:
-        rows.append(button_row(t(lang, "button.plan_history"), Action.HISTORY_PAGE, 1, first))
-    if Action.MENU_PLANS in extra:
-        rows.append(button_row(t(lang, "button.all_plans"), Action.MENU_PLANS))
-    return InlineKeyboardMarkup(rows) if rows else None
+    return [row] if row else []
 
 
 def choice_keyboard(action: Action, options: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:

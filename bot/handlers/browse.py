@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.browse_screens import history_screen, plan_screen, schedule_pages
 from bot.callbacks import Action, decode
 from bot.deps import deps
 from bot.handlers.common import current_user, show, stale_button
-from bot.keyboards import pager_keyboard, plan_list_keyboard
+from bot.keyboards import button, button_row, pager_rows, plan_list_keyboard
 from bot.texts import t
 from core.services.errors import NotFound
 from core.services.history import list_payments
@@ -52,15 +52,18 @@ async def plan_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer()
     pages = schedule_pages(plan)
     page = min(max(data.int_arg(1), 1), pages)
-    keyboard = pager_keyboard(
-        user.language,
-        Action.PLAN_VIEW,
-        page,
-        pages,
-        first=plan.plan_id,
-        extra=(Action.HISTORY_PAGE, Action.MENU_PLANS),
-    )
-    await show(update, plan_screen(user.language, plan, page), keyboard)
+    lang = user.language
+    rows = pager_rows(lang, Action.PLAN_VIEW, page, pages, first=plan.plan_id)
+    if plan.outstanding:  # what to do next, from the schedule itself
+        rows.append(
+            [
+                button(t(lang, "button.pay_period"), Action.REPAY_PERIOD, plan.plan_id),
+                button(t(lang, "button.payoff"), Action.REPAY_PAYOFF, plan.plan_id),
+            ]
+        )
+    rows.append(button_row(t(lang, "button.plan_history"), Action.HISTORY_PAGE, 1, plan.plan_id))
+    rows.append(button_row(t(lang, "button.all_plans"), Action.MENU_PLANS))
+    await show(update, plan_screen(lang, plan, page), InlineKeyboardMarkup(rows))
 
 
 async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -83,8 +86,10 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if query:
         await query.answer()
-    keyboard = pager_keyboard(
-        user.language, Action.HISTORY_PAGE, found.page, found.pages, first=plan_id
-    )
-    title = plan.title if plan else None
-    await show(update, history_screen(user.language, found, title, user.timezone), keyboard)
+    lang = user.language
+    rows = pager_rows(lang, Action.HISTORY_PAGE, found.page, found.pages, first=plan_id)
+    if plan is not None:  # one plan's payments: back to its schedule, or to all payments
+        rows.append(button_row(t(lang, "button.back_to_plan"), Action.PLAN_VIEW, plan_id, 1))
+        rows.append(button_row(t(lang, "button.all_payments"), Action.HISTORY_PAGE, 1, 0))
+    text = history_screen(lang, found, plan.title if plan else None, user.timezone, plan_id or None)
+    await show(update, text, InlineKeyboardMarkup(rows) if rows else None)

@@ -67,7 +67,8 @@ def _touches_plan(plan_id: int) -> ColumnElement[bool]:
 async def list_payments(
     uow: UnitOfWork, user_id: int, *, page: int = 1, per_page: int = 5, plan_id: int | None = None
 ) -> Page:
-    """Every payment attempt, newest first; ``page`` is 1-based and clamped to the last page."""
+    """Every payment attempt (or those that touch ``plan_id``), newest paid first; ``page``
+    is 1-based and clamped to the last page."""
     if not 1 <= per_page <= MAX_PAGE_SIZE:
         raise InvalidInput("per_page", "range")
     await get_user(uow, user_id)
@@ -85,7 +86,9 @@ async def list_payments(
             select(PaymentRow, PaymentMethodRow.label)
             .outerjoin(PaymentMethodRow, PaymentMethodRow.id == PaymentRow.method_id)
             .where(*where)
-            .order_by(PaymentRow.created_at.desc(), PaymentRow.id.desc())
+            # By the day paid, then the moment recorded: periods paid before an import
+            # are recorded at the import, but dated the day they were paid.
+            .order_by(PaymentRow.paid_on.desc(), PaymentRow.created_at.desc(), PaymentRow.id.desc())
             .limit(per_page)
             .offset((page - 1) * per_page)
         )
