@@ -96,11 +96,34 @@ def methods_keyboard(
     return InlineKeyboardMarkup(rows)
 
 
-def confirm_keyboard(lang: str, quote_id: str, can_change: bool) -> InlineKeyboardMarkup:
+def confirm_keyboard(
+    lang: str, quote_id: str, can_change: bool, short_of: int | None = None
+) -> InlineKeyboardMarkup:
+    """Confirm, change method, cancel — and, when the method ``short_of`` holds less than
+    the amount, a way to top it up first."""
     rows = [[button(t(lang, "button.confirm"), Action.QUOTE_CONFIRM, quote_id)]]
+    if short_of is not None:
+        rows.append([button(t(lang, "button.top_up"), Action.CARD_TOPUP, short_of)])
     if can_change:
         rows.append([button(t(lang, "button.change_method"), Action.QUOTE_METHODS, quote_id)])
     rows.append([button(t(lang, "button.cancel"), Action.QUOTE_CANCEL, quote_id)])
+    return InlineKeyboardMarkup(rows)
+
+
+def outcome_keyboard(lang: str, failure: str | None, method_id: int | None) -> InlineKeyboardMarkup:
+    """What to do after a payment: see it in the history and the plans; after a failure,
+    top up the method when it was short, or pay again (another method, another amount)."""
+    if failure is None:
+        return InlineKeyboardMarkup(
+            [
+                button_row(t(lang, "button.history"), Action.MENU_HISTORY),
+                button_row(t(lang, "button.plans"), Action.MENU_PLANS),
+            ]
+        )
+    rows = []
+    if failure == "insufficient_balance" and method_id is not None:
+        rows.append(button_row(t(lang, "button.top_up"), Action.CARD_TOPUP, method_id))
+    rows.append(button_row(t(lang, "button.repay_again"), Action.MENU_REPAY))
     return InlineKeyboardMarkup(rows)
 
 

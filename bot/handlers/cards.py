@@ -97,7 +97,8 @@ async def card_action(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     elif data.action is Action.CARD_TOPUP:
         awaiting.expect(context, TOPUP, d.clock(), method=str(method_id))
         limit = money(d.settings.max_topup)
-        await show(update, t(lang, "cards.ask_topup", label=label, limit=limit))
+        # A new message: the screen it was asked from (a confirm short of money) stays.
+        await show(update, t(lang, "cards.ask_topup", label=label, limit=limit), edit=False)
     elif data.action is Action.CARD_REMOVE:  # ask first, saying what changes
         keyboard = InlineKeyboardMarkup(
             [

@@ -10,6 +10,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, RetryAfter
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot.callbacks import Action
 from bot.deps import deps
 from bot.fit import visible_text
 from bot.jobs import retry_after
@@ -104,14 +105,15 @@ async def _apologise(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
 async def show(
     update: Update, text: str, markup: InlineKeyboardMarkup | None = None, *, edit: bool = True
 ) -> None:
-    """Answer a button press by editing its message, or a command by a new message.
+    """Answer a button press by editing its message (a reminder excepted: see
+    ``_is_screen``), or a command by a new message.
 
     The same screen pressed again is left as it is: Telegram refuses an edit that changes
     nothing ("message is not modified"), which still counts as success if the message
     changed meanwhile.
     """
     query = update.callback_query
-    if edit and query is not None and query.message is not None:
+    if edit and query is not None and query.message is not None and _is_screen(query.message):
         if _already_shows(query.message, text, markup):
             return
         try:
@@ -123,6 +125,19 @@ async def show(
     message = update.effective_message
     assert message is not None
     await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+def _is_screen(message: MaybeInaccessibleMessage) -> bool:
+    """Whether a pressed message is a screen to replace, not a reminder to keep: a
+    reminder keeps its snooze buttons, so what its buttons open comes as a new message."""
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return True
+    snooze = f"{Action.SNOOZE.value}:"
+    return not any(
+        isinstance(b.callback_data, str) and b.callback_data.startswith(snooze)
+        for row in message.reply_markup.inline_keyboard
+        for b in row
+    )
 
 
 def _already_shows(

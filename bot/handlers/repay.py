@@ -17,6 +17,7 @@ from bot.keyboards import (
     confirm_keyboard,
     method_label,
     methods_keyboard,
+    outcome_keyboard,
     plans_keyboard,
     repay_keyboard,
 )
@@ -193,7 +194,8 @@ async def confirm_screen(
     text = quote_screen(
         user.language, quote, method, method_label(user.language, method), title, user.timezone
     )
-    keyboard = confirm_keyboard(user.language, quote.quote_id, len(methods) > 1)
+    short = method.method_id if method.balance < quote.amount else None
+    keyboard = confirm_keyboard(user.language, quote.quote_id, len(methods) > 1, short)
     await show(update, text, keyboard, edit=edit)
 
 
@@ -264,7 +266,8 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     method = methods.get(quote.method_id)
     label = method_label(lang, method) if method else ""
-    await show(update, outcome_screen(lang, outcome, label))
+    after = outcome_keyboard(lang, outcome.failure_reason, quote.method_id)
+    await show(update, outcome_screen(lang, outcome, label), after)
     if outcome.payment_id is not None:  # shown (a repeat too): the sweep need not send it
         await _receipt_shown(d, user.telegram_id, outcome.payment_id)
 

@@ -61,14 +61,15 @@ def test_the_demo_tells_the_same_story_on_any_day(tmp_path: Path, today: str) ->
 
 
 def test_a_button_that_is_gone_is_said_and_the_chat_goes_on(tmp_path: Path) -> None:
-    """#1 after Cancel, and #1 again after a receipt: the message has no buttons any more;
-    the sandbox says so instead of leaving with a traceback, and the chat goes on."""
-    script = "/repay\n#1\n#4\n#1\n/status\n#1\n#1\n#1\n#1\n#1\n/help\n/quit\n"
+    """#1 after Cancel: the message has no buttons any more; #9 under a receipt with two:
+    there is no such button. The sandbox says so instead of leaving with a traceback, and
+    the chat goes on."""
+    script = "/repay\n#1\n#4\n#1\n/status\n#1\n#1\n#1\n#1\n#9\n/help\n/quit\n"
     out = _sandbox(tmp_path, script, "--today", DEMO_DAY)
     _, rest = out.split("bot (edited): 已取消。", 1)
     assert rest.startswith("\n> #1\n  (no such button: that message no longer has buttons)\n")
     _, after = rest.split("还款成功", 1)
-    assert "> #1\n  (no such button: that message no longer has buttons)\n> /help\n" in after
+    assert "> #9\n  (no such button)\n> /help\n" in after
     assert "bot: 可用命令" in after  # the chat went on
 
 
