@@ -17,6 +17,7 @@ from bot.keyboards import (
     confirm_keyboard,
     method_label,
     methods_keyboard,
+    payoff_offer_keyboard,
     plans_keyboard,
     repay_keyboard,
 )
@@ -25,6 +26,7 @@ from bot.texts import esc, money, t
 from core.domain.quotes import QuoteKind
 from core.money import AmountError, parse_amount
 from core.services.errors import (
+    AbovePayoff,
     NoPaymentMethod,
     NotFound,
     NothingToPay,
@@ -143,6 +145,12 @@ async def offer(
     except NotFound:
         await stale_button(update, lang)
         return False
+    except AbovePayoff as exc:
+        if query:
+            await query.answer()
+        text = t(lang, "repay.above_payoff", payoff=money(exc.payoff))
+        await show(update, text, payoff_offer_keyboard(lang, exc.plan_id), edit=query is not None)
+        return True
     except ServiceError as exc:
         if query:
             await query.answer()
