@@ -50,6 +50,11 @@ def repay_keyboard(lang: str, bill: Decimal) -> InlineKeyboardMarkup:
     )
 
 
+def payoff_offer_keyboard(lang: str, plan_id: int) -> InlineKeyboardMarkup:
+    """The payoff of a plan, offered when a payment would reach it (issue 11 §2)."""
+    return InlineKeyboardMarkup([[button(t(lang, "button.payoff"), Action.REPAY_PAYOFF, plan_id)]])
+
+
 def page_nav(
     lang: str, shown: Page[object], action: Action, *args: object
 ) -> list[list[InlineKeyboardButton]]:

@@ -104,6 +104,12 @@ def quote_screen(
         balance=money(method.balance),
         expires=moment(quote.expires_at, lang, timezone),
     )
+    fee = quote.early_fee
+    if fee is not None and fee.amount > 0:
+        percent = f"{format((fee.rate * 100).normalize(), 'f')}%"
+        text += "\n" + t(
+            lang, "repay.early_fee", fee=money(fee.amount), percent=percent, base=money(fee.base)
+        )
     if method.balance < quote.amount:
         text += "\n" + t(lang, "repay.low_balance")
     return text

@@ -35,7 +35,7 @@ from bot.handlers.add_typed import answer_typed, credit_refusal, preview_text
 from bot.handlers.common import current_user, show
 from bot.texts import esc, limit_text, t
 from core.domain.credit import CreditRefused
-from core.domain.terms import Method, PlanKind
+from core.domain.terms import MAX_FIRST_PERIOD_DAYS, MIN_FIRST_PERIOD_DAYS, Method, PlanKind
 from core.services.draws import check_draw, closed_lines
 from core.services.errors import InvalidInput, LimitReached, NoCreditLine
 from core.services.limits import ensure_room_for_plan
@@ -75,13 +75,25 @@ async def ask(
             text = preview_text(lang, plan_draft(draft))
         except InvalidInput as exc:
             step = STEP_OF_FIELD.get(exc.field, Step.FIRST_DUE)
-            await ask(update, context, lang, step, before=t(lang, "add.does_not_fit"), edit=edit)
+            await ask(update, context, lang, step, before=does_not_fit(lang, exc), edit=edit)
             return
     else:
         text = question_text(lang, step, draft)
     awaiting.expect(context, AWAITING, deps(context).clock(), step=step.value, run=draft["run"])
     text = f"{before}\n{text}" if before else text
     await show(update, text, question_keyboard(lang, step, draft, draft["run"]), edit=edit)
+
+
+def does_not_fit(lang: str, exc: InvalidInput) -> str:
+    """Why the answers make no plan: the first period's bounds said with their numbers."""
+    if exc.field == "start_date":
+        return t(
+            lang,
+            "add.bad_first_period",
+            shortest=MIN_FIRST_PERIOD_DAYS,
+            longest=MAX_FIRST_PERIOD_DAYS,
+        )
+    return t(lang, "add.does_not_fit")
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -219,7 +231,7 @@ async def _save(
         return
     except InvalidInput as exc:
         step = STEP_OF_FIELD.get(exc.field, Step.FIRST_DUE)
-        await ask(update, context, lang, step, before=t(lang, "add.does_not_fit"), edit=True)
+        await ask(update, context, lang, step, before=does_not_fit(lang, exc), edit=True)
         return
     except LimitReached as exc:  # another device added the last plan meanwhile
         await end(update, context, limit_text(lang, exc))

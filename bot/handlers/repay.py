@@ -18,6 +18,7 @@ from bot.keyboards import (
     method_label,
     methods_keyboard,
     outcome_keyboard,
+    payoff_offer_keyboard,
     plans_keyboard,
     repay_keyboard,
 )
@@ -26,6 +27,7 @@ from bot.texts import esc, money, t
 from core.domain.quotes import QuoteKind
 from core.money import AmountError, parse_amount
 from core.services.errors import (
+    AbovePayoff,
     NoPaymentMethod,
     NotFound,
     NothingToPay,
@@ -144,6 +146,12 @@ async def offer(
     except NotFound:
         await stale_button(update, lang)
         return False
+    except AbovePayoff as exc:
+        if query:
+            await query.answer()
+        text = t(lang, "repay.above_payoff", payoff=money(exc.payoff))
+        await show(update, text, payoff_offer_keyboard(lang, exc.plan_id), edit=query is not None)
+        return True
     except ServiceError as exc:
         if query:
             await query.answer()

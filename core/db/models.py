@@ -164,6 +164,10 @@ class QuoteRow(Base):
     as_of: Mapped[date]
     lines: Mapped[list[dict[str, str]]]
     adjustments: Mapped[list[dict[str, str]]]
+    # A payoff's early-repayment fee: rate × base (the principal not yet due), so the
+    # confirmation can say what the fee is charged on (issue 11 §5).
+    early_fee_rate: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    early_fee_base: Mapped[Decimal | None]
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(12), default="open")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 
 
@@ -25,6 +26,26 @@ def due_date(first_due: date, repayment_day: int, period: int) -> date:
     if period < 1:
         raise ValueError("period is 1-based")
     return add_months(first_due, period - 1, repayment_day)
+
+
+def months_between(start: date, end: date) -> Decimal:
+    """How many months of the repayment calendar run from ``start`` to ``end``.
+
+    Whole months are counted back from ``end`` (``add_months``, so with the month-end
+    fallback); what is left over is the days of it over the days of the month it falls
+    in. A regular first period (``start`` one month before ``end``) is exactly 1; the
+    interest of a period and the discounting of its payment both use this measure, so
+    interest is earned by days and the disclosed rate is the IRR of the real dates.
+    The work is constant however far apart the dates are.
+    """
+    if end <= start:
+        raise ValueError("end must be after start")
+    whole = (end.year - start.year) * 12 + end.month - start.month
+    while add_months(end, -whole) < start:  # at most twice: the month fell short
+        whole -= 1
+    anchor = add_months(end, -whole)  # on or after start
+    before = add_months(end, -whole - 1)  # before start
+    return whole + Decimal((anchor - start).days) / Decimal((anchor - before).days)
 
 
 class DateProblem(StrEnum):

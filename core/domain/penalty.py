@@ -29,9 +29,11 @@ def accrued_penalty(ledger: InstallmentLedger, terms: PlanTerms, on: date) -> De
     """Penalty accrued on one installment through the end of ``on``.
 
     Nothing accrues while the installment is within grace, or if what remained
-    unpaid when grace ended was within the tolerance. Once late, each day from
-    the day after the due date accrues ``daily rate × unpaid principal+interest+fee``
-    at the start of that day — simple interest, never on penalties — up to the cap.
+    unpaid when grace ended was within the tolerance. The tolerance is judged that
+    once: an installment found late accrues, each day from the day after the due
+    date, ``daily rate × unpaid principal+interest+fee`` at the start of that day —
+    however small that has become — until paid: simple interest, never on
+    penalties, up to the cap. Late and accruing are the same thing.
     """
     if on <= grace_end(ledger, terms) or not went_late(ledger, terms):
         return ZERO
@@ -42,16 +44,16 @@ def late_penalty(ledger: InstallmentLedger, terms: PlanTerms, on: date) -> Decim
     """:func:`accrued_penalty` of an installment known to be late and past its grace on
     ``on`` (the caller has asked :func:`went_late` already: it is not asked twice)."""
     if not ledger.receipts:  # the unpaid amount never changed: one multiplication
-        unpaid = ledger.installment.total
-        days = (on - ledger.installment.due_date).days if unpaid > terms.tolerance else 0
-        return min(quantize(unpaid * days * terms.penalty_daily_rate), penalty_cap(ledger, terms))
+        days = (on - ledger.installment.due_date).days
+        accrued = ledger.installment.total * days * terms.penalty_daily_rate
+        return min(quantize(accrued), penalty_cap(ledger, terms))
     first_day = ledger.installment.due_date + ONE_DAY
     changes = sorted({r.on + ONE_DAY for r in ledger.receipts if first_day < r.on + ONE_DAY <= on})
     weighted = Decimal(0)
     cursor = first_day
     for boundary in [*changes, on + ONE_DAY]:
-        unpaid = ledger.unpaid_base_before(cursor)
-        if unpaid > terms.tolerance:
-            weighted += unpaid * (boundary - cursor).days
+        # Never below zero: a ledger whose receipts exceed the base (made by hand; the
+        # allocation never overpays) accrues nothing rather than a negative amount.
+        weighted += max(ledger.unpaid_base_before(cursor), ZERO) * (boundary - cursor).days
         cursor = boundary
     return min(quantize(weighted * terms.penalty_daily_rate), penalty_cap(ledger, terms))

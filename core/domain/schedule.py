@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from core.domain.dates import due_date
+from core.domain.dates import due_date, months_between
 from core.domain.terms import Method, PlanTerms, validate_terms
 from core.money import ZERO, quantize, quantize_down
 
@@ -57,6 +57,15 @@ def monthly_interest(balance: Decimal, annual_rate: Decimal) -> Decimal:
     return quantize(balance * annual_rate / MONTHS)
 
 
+def first_period_interest(
+    balance: Decimal, annual_rate: Decimal, start: date, due: date
+) -> Decimal:
+    """Interest of a first period by its days: one month's interest × the months from
+    disbursement to the first due date (``months_between``). A regular first period is
+    charged exactly ``monthly_interest``; a shorter or longer one in proportion."""
+    return quantize(balance * annual_rate * months_between(start, due) / MONTHS)
+
+
 def annuity_payment(principal: Decimal, rate_per_period: Decimal, periods: int) -> Decimal:
     """The equal instalment of 等额本息, rounded half up to the fen."""
     if rate_per_period == 0:
@@ -79,6 +88,10 @@ def build_schedule(terms: PlanTerms) -> tuple[ScheduledInstallment, ...]:
     dates = [due_date(terms.first_due, terms.day, k) for k in range(1, terms.periods + 1)]
     starts = [terms.disbursed_on, *dates[:-1]]
     principal, interest, fee = _components(terms)
+    if terms.method in (Method.ANNUITY, Method.EQUAL_PRINCIPAL) and terms.rate > 0:
+        # Interest is earned by days (SPEC §3): the principal of every period is that of
+        # the regular schedule, and the first period's interest is for its own length.
+        interest[0] = first_period_interest(terms.principal, terms.rate, starts[0], dates[0])
     return tuple(
         ScheduledInstallment(k + 1, starts[k], dates[k], principal[k], interest[k], fee[k])
         for k in range(terms.periods)

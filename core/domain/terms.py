@@ -39,6 +39,11 @@ RATE_PLACES = 8  # rates are kept exactly, to at most this many decimal places
 MAX_APR = Decimal("0.36")  # the upper bound Chinese courts protect; anything above is refused
 MAX_FEE_RATE = Decimal("0.03")  # per period
 MAX_GRACE_DAYS = 30
+# How long a new plan's first period (disbursement to first due date) may be. Interest
+# is charged by days whatever the length; these bound what a lender would write: a first
+# due date at least 10 days after the money arrives, and at most about two months.
+MIN_FIRST_PERIOD_DAYS = 10
+MAX_FIRST_PERIOD_DAYS = 62
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,4 +173,18 @@ def validate_terms(terms: PlanTerms) -> PlanTerms:
         raise TermsError(TermsProblem.PENALTY, "penalty rates must not be negative")
     if terms.early_repayment_fee_rate < 0:
         raise TermsError(TermsProblem.EARLY_FEE, "early repayment fee must not be negative")
+    return terms
+
+
+def validate_new_terms(terms: PlanTerms) -> PlanTerms:
+    """``validate_terms``, and the bounds only a new plan must meet: the length of its
+    first period. Plans already stored are read as they were written."""
+    validate_terms(terms)
+    days = (terms.first_due - terms.disbursed_on).days
+    if not MIN_FIRST_PERIOD_DAYS <= days <= MAX_FIRST_PERIOD_DAYS:
+        raise TermsError(
+            TermsProblem.START_DATE,
+            f"the first period must be {MIN_FIRST_PERIOD_DAYS} to {MAX_FIRST_PERIOD_DAYS}"
+            f" days long (it is {days})",
+        )
     return terms

@@ -57,6 +57,18 @@ class Overpayment(ServiceError):
         self.owed = owed
 
 
+class AbovePayoff(ServiceError):
+    """A payment would put on ``plan_id`` at least what paying it off costs today
+    (``payoff``): no payment may exceed the payoff, which is offered instead."""
+
+    code = "above_payoff"
+
+    def __init__(self, plan_id: int, payoff: Decimal) -> None:
+        super().__init__(f"plan {plan_id}: reaches the payoff of {payoff}")
+        self.plan_id = plan_id
+        self.payoff = payoff
+
+
 class MethodRemoved(ServiceError):
     code = "method_removed"
 

@@ -15,7 +15,14 @@ from core.domain.credit import CreditLine, check_new_draw, outstanding_principal
 from core.domain.ledger import Parts
 from core.domain.schedule import ScheduledInstallment, Totals, build_schedule, schedule_totals
 from core.domain.status import InstallmentStatus, plan_positions
-from core.domain.terms import Method, PayoffPolicy, PlanKind, PlanTerms, TermsError
+from core.domain.terms import (
+    Method,
+    PayoffPolicy,
+    PlanKind,
+    PlanTerms,
+    TermsError,
+    validate_new_terms,
+)
 from core.services.books import LoadedPlan, load_plans
 from core.services.clock import local_date
 from core.services.errors import InvalidInput, NoCreditLine, NotFound
@@ -64,9 +71,10 @@ class PlanPreview:
 
 
 def preview_plan(terms: PlanTerms) -> PlanPreview:
-    """Schedule, totals and annualized rate of terms, or ``InvalidInput`` saying what is wrong."""
+    """Schedule, totals and annualized rate of new terms, or ``InvalidInput`` saying what
+    is wrong (what /add, import and the ``schedule`` command all show)."""
     try:
-        schedule = build_schedule(terms)
+        schedule = build_schedule(validate_new_terms(terms))
     except TermsError as exc:
         raise InvalidInput(exc.problem.value, exc.detail) from exc
     return PlanPreview(

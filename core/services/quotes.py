@@ -15,10 +15,12 @@ from core.domain.allocation import AllocationLine, OverpaymentError
 from core.domain.ledger import Parts
 from core.domain.quotes import (
     Adjustment,
+    EarlyFee,
     NothingDue,
     PayoffForbidden,
     Quote,
     QuoteKind,
+    ReachesPayoff,
     quote_bill,
     quote_custom,
     quote_early_payoff,
@@ -28,6 +30,7 @@ from core.money import AmountError, validate_amount
 from core.services.books import LoadedPlan, load_plans
 from core.services.clock import local_date
 from core.services.errors import (
+    AbovePayoff,
     InvalidInput,
     MethodRemoved,
     NoPaymentMethod,
@@ -64,6 +67,7 @@ class QuoteView:
     lines: tuple[AllocationLine, ...]
     as_of: date
     expires_at: datetime
+    early_fee: EarlyFee | None = None
 
 
 def price(request: QuoteRequest, plans: list[LoadedPlan], on: date) -> Quote:
@@ -90,6 +94,8 @@ def price(request: QuoteRequest, plans: list[LoadedPlan], on: date) -> Quote:
         raise PayoffNotAllowed(chosen[0].row.payoff_forbidden_reason) from exc
     except OverpaymentError as exc:
         raise Overpayment(exc.owed) from exc
+    except ReachesPayoff as exc:
+        raise AbovePayoff(exc.plan_key, exc.payoff) from exc
 
 
 async def usable_method(uow: UnitOfWork, user_id: int, method_id: int | None) -> PaymentMethodRow:
@@ -156,6 +162,9 @@ def quote_view(row: QuoteRow) -> QuoteView:
     lines = lines_from_json(row.lines)
     breakdown = sum((line.parts for line in lines), Parts())
     assert row.method_id is not None
+    early_fee = None
+    if row.early_fee_rate is not None and row.early_fee_base is not None:
+        early_fee = EarlyFee(row.early_fee_rate, row.early_fee_base)
     return QuoteView(
         row.id,
         request_of(row),
@@ -165,6 +174,7 @@ def quote_view(row: QuoteRow) -> QuoteView:
         lines,
         row.as_of,
         row.expires_at,
+        early_fee,
     )
 
 
@@ -189,6 +199,8 @@ async def store_quote(
         as_of=on,
         lines=lines_to_json(priced.lines),
         adjustments=adjustments_to_json(priced.adjustments),
+        early_fee_rate=priced.early_fee.rate if priced.early_fee else None,
+        early_fee_base=priced.early_fee.base if priced.early_fee else None,
         created_at=now,
         expires_at=now + ttl,
     )

@@ -104,6 +104,28 @@ def test_start_date_changes_first_period_only(capsys: pytest.CaptureFixture[str]
     assert payload["installments"][0]["due_date"] == "2026-12-15"
 
 
+def test_a_short_first_period_is_charged_for_its_days(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """¥10,000 at 24 % from 2026-11-30, first due 2026-12-15: 15 of the 30 days from
+    11-15, so ¥100.00 of interest, not a month's ¥200.00; the disclosed rate is the IRR
+    of those dates (issue 11 §4). The /add preview shows the same (``preview_plan``)."""
+    args = ["schedule", "--principal", "10000", "--periods", "12", "--first-due"]
+    args += ["2026-12-15", "--method", "annuity", "--rate", "0.24"]
+    regular = _run_json(capsys, *args)
+    short = _run_json(capsys, *args, "--start-date", "2026-11-30")
+    assert isinstance(regular["installments"], list)
+    assert isinstance(short["installments"], list)
+    assert regular["installments"][0]["interest"] == "200.00"
+    assert short["installments"][0]["interest"] == "100.00"
+    # Same principal in every period; only period 1's interest differs.
+    assert [i["principal"] for i in short["installments"]] == [
+        i["principal"] for i in regular["installments"]
+    ]
+    assert short["installments"][1:] == regular["installments"][1:]
+    assert (regular["apr"], short["apr"]) == ("0.2400", "0.2401")
+
+
 @pytest.mark.parametrize(("method", "rate", "apr_line", "headline"), [
     ("annuity", "0.18", "18.00 %", "18.00 % a year"),
     ("fee_per_period", "0.006", "13.03 %", "0.60 % per period"),
@@ -149,6 +171,8 @@ def test_totals_in_text_equal_sum_of_rows(capsys: pytest.CaptureFixture[str]) ->
     (["--first-due", "2026-02-30"], "--first-due", "no such day"),
     (["--first-due", "next week"], "--first-due", "not a date"),
     (["--start-date", "2027-01-01"], "--start-date", "before its first due date"),
+    (["--start-date", "2026-12-14"], "--start-date", "10 to 62 days long (it is 1)"),
+    (["--start-date", "2026-10-13"], "--start-date", "10 to 62 days long (it is 63)"),
     (["--method", "balloon"], "--method", "invalid choice"),
     (["--rate", "0.5"], "--rate", "above"),
     (["--rate", "abc"], "--rate", "not a rate"),

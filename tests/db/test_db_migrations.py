@@ -79,7 +79,7 @@ async def test_upgrade_is_idempotent(db: Database) -> None:
     async with db.engine.connect() as connection:
         versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
         diff = await connection.run_sync(_schema_diff)
-    assert [tuple(row) for row in versions] == [("0007",)]
+    assert [tuple(row) for row in versions] == [("0008",)]
     assert diff == []
     async with db.uow() as uow:  # data survives a repeated upgrade
         assert await uow.session.scalar(select(func.count()).select_from(User)) == 1
@@ -278,7 +278,7 @@ async def test_instances_starting_together_on_a_new_postgresql_migrate_once() ->
             versions = list(
                 await uow.session.execute(text("SELECT version_num FROM alembic_version"))
             )
-        assert [tuple(row) for row in versions] == [("0007",)]
+        assert [tuple(row) for row in versions] == [("0008",)]
     finally:
         for db in engines:
             await db.dispose()
@@ -328,5 +328,74 @@ async def test_users_without_a_planned_look_are_looked_at_once_after_0006(db: Da
         )
     assert looks == {1: datetime(1970, 1, 1, tzinfo=UTC), 2: later}
     assert due == [1]
+    async with db.engine.connect() as connection:
+        assert await connection.run_sync(_schema_diff) == []
+
+
+# ------------------------------------------- 0008: interest by days (issue 11 §4)
+
+
+def _insert(connection: Any, table: Any, **values: Any) -> Any:
+    return connection.execute(table.__table__.insert().values(**values))
+
+
+async def test_0008_charges_an_irregular_first_period_for_its_days(db: Database) -> None:
+    """A database of the previous version: 12,000 at 12 % a year, first due 2026-12-07,
+    period 1 stored with a full month's ¥120.00 whatever the start. After 0008 a plan
+    that started 2026-11-22 (15 of the 30 days from 11-07) owes ¥60.00 for period 1; one
+    with a payment on period 1, a regular one and a fee plan keep what they had."""
+    from core.db.models import AllocationLineRow, InstallmentRow, PaymentRow
+
+    created = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+    async with db.engine.begin() as connection:
+        await connection.run_sync(_downgrade_to("0007"))
+    async with db.engine.begin() as connection:
+        await _insert(connection, User, telegram_id=1, language="en", timezone="UTC",
+                      created_at=created, active=True, reminders_enabled=True,
+                      remind_days="3,1,0", remind_time=time(9, 0), overdue_daily=True,
+                      next_sweep_at=created)  # fmt: skip
+        plans = {  # id: (method, rate, start, stored interest of period 1)
+            1: ("annuity", "0.12", date(2026, 11, 22), "120.00"),  # 15 days: recomputed
+            2: ("annuity", "0.12", date(2026, 11, 22), "120.00"),  # paid on: kept
+            3: ("equal_principal", "0.12", date(2026, 11, 7), "120.00"),  # regular
+            4: ("fee_per_period", "0.006", date(2026, 11, 22), "0.00"),  # fees, not interest
+            5: ("equal_principal", "0.12", date(2026, 10, 22), "120.00"),  # 46 days
+        }
+        for plan_id, (method, rate, start, interest) in plans.items():
+            await _insert(connection, PlanRow, id=plan_id, user_id=1, provider="P",
+                          title="T", kind="purchase", principal=Decimal("12000.00"),
+                          periods=12, method=method, rate=Decimal(rate),
+                          first_due=date(2026, 12, 7), repayment_day=7, start_date=start,
+                          grace_days=3, tolerance=Decimal("10.00"),
+                          penalty_daily_rate=Decimal("0.0005"),
+                          penalty_cap_rate=Decimal("0.30"),
+                          payoff_policy="waive_future_fees",
+                          early_repayment_fee_rate=Decimal("0"), autopay=False,
+                          autopay_fallback=False, created_at=created)  # fmt: skip
+            await _insert(connection, InstallmentRow, id=plan_id * 10, plan_id=plan_id,
+                          period=1, start_date=start, due_date=date(2026, 12, 7),
+                          principal=Decimal("1000.00"), interest=Decimal(interest),
+                          fee=Decimal("72.00") if method == "fee_per_period" else Decimal(0)
+                          )  # fmt: skip
+        await _insert(connection, PaymentRow, id=1, user_id=1, idempotency_key="k",
+                      kind="manual", amount=Decimal("50.00"), status="succeeded",
+                      paid_on=date(2026, 11, 30), created_at=created)  # fmt: skip
+        await _insert(connection, AllocationLineRow, payment_id=1, installment_id=20,
+                      penalty=Decimal(0), fee=Decimal(0), interest=Decimal("50.00"),
+                      principal=Decimal(0))  # fmt: skip
+    await db.migrate()
+    async with db.uow() as uow:
+        rows = await uow.session.execute(select(InstallmentRow.plan_id, InstallmentRow.interest))
+        interest = {plan_id: amount for plan_id, amount in rows}
+    # 46 days from 10-22: one month back to 11-07, then 16 of the 31 days from 10-07.
+    by_days = (Decimal("120") * (1 + Decimal(16) / 31)).quantize(Decimal("0.01"))
+    assert interest == {
+        1: Decimal("60.00"),
+        2: Decimal("120.00"),
+        3: Decimal("120.00"),
+        4: Decimal("0.00"),
+        5: by_days,
+    }
+    assert by_days == Decimal("181.94")
     async with db.engine.connect() as connection:
         assert await connection.run_sync(_schema_diff) == []

@@ -24,6 +24,7 @@ from core.domain.quotes import QuoteKind
 from core.domain.status import InstallmentStatus
 from core.domain.terms import PayoffPolicy
 from core.services.errors import (
+    AbovePayoff,
     InvalidInput,
     MethodRemoved,
     NoPaymentMethod,
@@ -278,25 +279,39 @@ async def test_overpayment_is_refused_before_any_debit(
     db: Database, make: Any, now: datetime
 ) -> None:
     user, card = await make.user(balance="5000.00")
-    await make.plan(user, make.fee_plan())
+    plan = await make.plan(user, make.fee_plan())
     async with db.uow() as uow:
         with pytest.raises(Overpayment) as caught:
             await create_quote(
                 uow, user, QuoteRequest(QuoteKind.CUSTOM, amount=FEE_TOTAL + Decimal("0.01")), now
             )
     assert caught.value.owed == FEE_TOTAL
+    # Everything owed, future fees included, reaches what paying off costs today (period
+    # 1's principal and fee are due, the rest is principal): the payoff is offered
+    # instead (issue 11 §2). Before, this paid the 11 future fees, never refunded.
+    payoff = Decimal("1207.20")  # 1200.00 + 7.20
+    for amount in (FEE_TOTAL, payoff):
+        async with db.uow() as uow:
+            with pytest.raises(AbovePayoff) as above:
+                await create_quote(uow, user, QuoteRequest(QuoteKind.CUSTOM, amount=amount), now)
+        assert (above.value.plan_id, above.value.payoff) == (plan, payoff)
     assert await make.balance(card) == Decimal("5000.00")
     assert await make.count(PaymentRow) == 0
     assert await make.count(QuoteRow) == 0
-    everything = await make.pay(user, QuoteKind.CUSTOM, amount=FEE_TOTAL)  # exactly all is fine
-    assert everything.outcome is Outcome.SUCCEEDED
-    assert everything.outstanding_after == 0
+    below = await make.quote(user, QuoteKind.CUSTOM, amount=payoff - Decimal("0.01"))
+    assert below.amount == payoff - Decimal("0.01")
+    paid_off = await make.pay(user, QuoteKind.PAYOFF, plan_id=plan)
+    assert paid_off.outcome is Outcome.SUCCEEDED
+    assert paid_off.amount == payoff
+    assert paid_off.outstanding_after == 0
 
 
 async def test_custom_quote_that_would_now_overpay_is_not_debited(db: Database, make: Any) -> None:
     user, card = await make.user(balance="5000.00")
     await make.plan(user, make.fee_plan())
-    everything = await make.quote(user, QuoteKind.CUSTOM, amount=FEE_TOTAL)
+    # ¥1,200.00 is below the payoff (¥1,207.20) when quoted; after ¥50 more is paid it
+    # reaches the payoff (¥1,157.20), and is refused as a payment (issue 11 §2).
+    everything = await make.quote(user, QuoteKind.CUSTOM, amount="1200.00")
     assert (await make.pay(user, QuoteKind.CUSTOM, amount="50.00")).outcome is Outcome.SUCCEEDED
     outcome = await make.confirm(user, everything.quote_id)
     assert outcome.outcome is Outcome.CHANGED

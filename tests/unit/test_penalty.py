@@ -92,11 +92,26 @@ def test_partial_payment_after_grace_reduces_the_base_from_the_next_day() -> Non
     assert accrued_penalty(ledger, TERMS, _day(10)) == Decimal("1.50")
 
 
-def test_accrual_stops_when_the_remainder_falls_within_tolerance() -> None:
+def test_a_late_remainder_keeps_accruing_however_small() -> None:
+    """Tolerance is judged once, when grace ends (SPEC §3): once late, every unpaid fen
+    accrues until paid, even a remainder within the tolerance (issue 11 §1)."""
     ledger = _ledger((5, _principal("395.00")))
-    # Days 1-5 at ¥400, then ¥5 ≤ tolerance: nothing more.
+    # Days 1-5 at ¥400 (1.00), then ¥5 for 195 days (0.4875): 1.4875.
     assert accrued_penalty(ledger, TERMS, _day(5)) == Decimal("1.00")
-    assert accrued_penalty(ledger, TERMS, _day(200)) == Decimal("1.00")
+    assert accrued_penalty(ledger, TERMS, _day(200)) == Decimal("1.49")
+
+
+def test_the_issue_s_minimal_case() -> None:
+    """¥100 due 2026-12-05; ¥90.50 on 12-15 (penalty 0.50, principal 90.00): ¥10.00 left
+    accrues 30 days more by 2027-01-14."""
+    due = date(2026, 12, 5)
+    item = ScheduledInstallment(
+        1, date(2026, 11, 5), due, Decimal("100.00"), Decimal("0"), Decimal("0")
+    )
+    terms = PlanTerms(Decimal("100.00"), 1, Method.INTEREST_FREE, Decimal(0), due)
+    paid = Parts(penalty=Decimal("0.50"), principal=Decimal("90.00"))
+    ledger = InstallmentLedger(1, item, (Receipt(date(2026, 12, 15), paid),))
+    assert accrued_penalty(ledger, terms, date(2027, 1, 14)) == Decimal("0.65")
 
 
 def test_penalty_is_capped() -> None:
@@ -164,9 +179,7 @@ def _expected(ledger: InstallmentLedger, terms: PlanTerms, on: date) -> Decimal:
     accrued = Decimal(0)
     day = item.due_date + timedelta(days=1)
     while day <= on:
-        unpaid = unpaid_at_start(day)
-        if unpaid > terms.tolerance:
-            accrued += unpaid * terms.penalty_daily_rate
+        accrued += max(unpaid_at_start(day), Decimal(0)) * terms.penalty_daily_rate
         day += timedelta(days=1)
     cap = (total * terms.penalty_cap_rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return min(accrued.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), cap)

@@ -15,10 +15,12 @@ from core.domain.allocation import AllocationLine, OverpaymentError
 from core.domain.ledger import InstallmentLedger, Parts, PlanBook, Receipt
 from core.domain.quotes import (
     Adjustment,
+    EarlyFee,
     NothingDue,
     PayoffForbidden,
     Quote,
     QuoteKind,
+    ReachesPayoff,
     open_positions,
     quote_bill,
     quote_custom,
@@ -92,9 +94,10 @@ def test_payoff_with_an_overdue_installment() -> None:
 @pytest.mark.parametrize(
     ("policy", "rate", "fresh", "after_one"),
     [
-        (P.WAIVE_FUTURE_FEES, "0", "6000.00", "5500.00"),
+        # The current period is billed: its 36.00 fee is owed whatever the policy.
+        (P.WAIVE_FUTURE_FEES, "0", "6036.00", "5536.00"),
         (P.CHARGE_FUTURE_FEES, "0", "6432.00", "5896.00"),  # + 12 (then 11) × 36.00
-        (P.EARLY_REPAYMENT_FEE, "0.01", "6060.00", "5555.00"),  # + 1 % of the principal
+        (P.EARLY_REPAYMENT_FEE, "0.01", "6096.00", "5591.00"),  # + 1 % of the principal
     ],
 )
 def test_payoff_of_a_fee_plan_follows_the_policy(
@@ -111,8 +114,10 @@ def test_early_repayment_fee_lands_on_the_first_installment_not_yet_due() -> Non
     quote = quote_early_payoff(
         _book(_fees(P.EARLY_REPAYMENT_FEE, "0.02"), paid=1), date(2025, 3, 1)
     )
-    assert quote.lines[0].parts == Parts(D(0), D("110.00"), D(0), D("500.00"))  # 2 % of 5500
-    assert quote.adjustments[0] == Adjustment(102, D(0), D("110.00"))
+    # Period 2 is billed (its 36.00 fee owed) and takes 2 % of the 5500 not yet due.
+    assert quote.lines[0].parts == Parts(D(0), D("146.00"), D(0), D("500.00"))
+    assert quote.adjustments[0] == Adjustment(102, D(0), D("146.00"))
+    assert quote.early_fee == EarlyFee(D("0.02"), D("5500.00"))
     assert all(adj.fee == 0 for adj in quote.adjustments[1:])
 
 
@@ -161,9 +166,13 @@ def test_next_period_and_custom() -> None:
     assert custom.kind is QuoteKind.CUSTOM
     assert custom.lines[1] == AllocationLine(201, Parts(principal=D("47.17")))
     assert custom.total == D("600.00")
-    # Custom amounts may pay future periods ahead, but not beyond everything owed.
+    # Custom amounts may pay future periods ahead, but not as far as a plan's payoff
+    # (issue 11 §2), and never beyond everything owed.
     everything = sum((p.owed.total for p in open_positions([annuity, free], on)), D(0))
-    assert quote_custom(everything, [annuity, free], on).total == everything
+    with pytest.raises(ReachesPayoff) as reached:
+        quote_custom(everything, [annuity, free], on)
+    assert reached.value.plan_key == 1
+    assert reached.value.payoff == quote_early_payoff(annuity, on).total
     with pytest.raises(OverpaymentError):
         quote_custom(everything + D("0.01"), [annuity, free], on)
 
@@ -251,12 +260,17 @@ def test_payoff_after_k_periods(case: tuple[PlanTerms, int, int]) -> None:
     principal = sum((item.principal for item in remaining), D(0))
     length = (current.due_date - current.start_date).days
     interest = (current.interest * elapsed / length).quantize(D("0.01"), rounding=ROUND_HALF_UP)
+    # The current period is billed: its fee is owed; later ones follow the policy.
     if terms.payoff_policy is P.CHARGE_FUTURE_FEES:
         fee = sum((item.fee for item in remaining), D(0))
     elif terms.payoff_policy is P.EARLY_REPAYMENT_FEE:
-        fee = (terms.early_repayment_fee_rate * principal).quantize(D("0.01"), ROUND_HALF_UP)
+        early = (terms.early_repayment_fee_rate * principal).quantize(D("0.01"), ROUND_HALF_UP)
+        fee = current.fee + early
     else:
-        fee = D(0)
+        fee = current.fee
+    # Never cheaper than the bill it contains (the current period): the unearned part
+    # of its interest is charged as far as the bill needs.
+    interest += max(D(0), current.total - (principal + interest + fee))
 
     quote = quote_early_payoff(_book(terms, paid=k), on)
     assert quote.breakdown == Parts(D(0), fee, interest, principal)
