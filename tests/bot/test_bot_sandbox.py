@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,11 @@ def test_the_demo_tells_the_same_story_on_any_day(tmp_path: Path, today: str) ->
     assert overdue is not None, out
     assert 71 <= int(overdue.group(1)) <= 74
     next_due = date.fromisoformat(today) + timedelta(days=11)
-    assert f"Next due: {format_date(next_due, 'medium', locale='en')}, ¥746.57" in out
+    due = re.search(f"Next due: {format_date(next_due, 'medium', locale='en')}, ¥([0-9.]+)", out)
+    assert due is not None, out
+    # The MacBook's first period is charged by its days, in months of the calendar it
+    # lands in: ¥746.57 on the demo's own day, a few yuan apart on others.
+    assert Decimal(740) <= Decimal(due.group(1)) <= Decimal(760)
 
 
 def test_a_button_that_is_gone_is_said_and_the_chat_goes_on(tmp_path: Path) -> None:
