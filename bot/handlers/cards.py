@@ -23,6 +23,7 @@ from core.services.methods import (
     MethodView,
     add_method,
     list_methods,
+    normalize_last4,
     remove_method,
     set_default,
     top_up,
@@ -177,7 +178,8 @@ async def typed(
             return
         await _save(update, context, question["kind"], text, None)
     elif question["what"] == LAST4:
-        if not re.fullmatch(r"\d{4}", text):
+        text = normalize_last4(text) or ""
+        if not re.fullmatch(r"[0-9]{4}", text):
             await show(update, t(lang, "cards.bad_last4"), edit=False)
             return
         await _save(update, context, question["kind"], question["label"], text)
@@ -198,6 +200,10 @@ async def _save(
     except LimitReached as exc:  # another device added the last one meanwhile
         awaiting.done(context)
         await show(update, limit_text(user.language, exc), edit=False)
+        return
+    except InvalidInput:  # the same method is bound already: nothing added
+        awaiting.done(context)
+        await show(update, t(user.language, "cards.duplicate", label=esc(label)), edit=False)
         return
     awaiting.done(context)
     text = t(user.language, "cards.added", label=esc(method_label(user.language, method)))

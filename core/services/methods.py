@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -52,6 +53,29 @@ async def list_methods(uow: UnitOfWork, user_id: int) -> list[MethodView]:
     return [_view(row) for row in rows]
 
 
+_FOUR_DIGITS = re.compile(r"[0-9]{4}")  # ASCII only: ``\d`` also takes other scripts' digits
+
+
+def normalize_label(label: str) -> str:
+    """A label as stored: compatibility-normalized (full-width letters and digits as
+    their ASCII forms, as a phone keyboard may type them) and stripped."""
+    return unicodedata.normalize("NFKC", label).strip()
+
+
+def normalize_last4(last4: str | None) -> str | None:
+    """Last four digits as stored: "１２３４" typed full-width is 1234."""
+    return None if last4 is None else unicodedata.normalize("NFKC", last4).strip()
+
+
+def same_method(kind: str, label: str, last4: str | None, row: PaymentMethodRow) -> bool:
+    """Whether a live method is the one described (labels compared regardless of case)."""
+    return (
+        row.kind == kind
+        and row.label.casefold() == label.casefold()
+        and (row.last4 or None) == (last4 or None)
+    )
+
+
 def new_method_row(
     user_id: int,
     kind: MethodKind,
@@ -61,12 +85,13 @@ def new_method_row(
     balance: Decimal = ZERO,
 ) -> PaymentMethodRow:
     """A validated, not yet saved method (shared by ``add_method`` and import)."""
-    label = label.strip()
+    label = normalize_label(label)
     if not label or len(label) > 64:
         raise InvalidInput("label", "length")
-    if kind is MethodKind.BANK_CARD and (last4 is None or not re.fullmatch(r"\d{4}", last4)):
+    last4 = normalize_last4(last4)
+    if kind is MethodKind.BANK_CARD and (last4 is None or not _FOUR_DIGITS.fullmatch(last4)):
         raise InvalidInput("last4", "four_digits")
-    if kind is not MethodKind.BANK_CARD and last4 is not None and not re.fullmatch(r"\d{4}", last4):
+    if kind is not MethodKind.BANK_CARD and last4 is not None and not _FOUR_DIGITS.fullmatch(last4):
         raise InvalidInput("last4", "four_digits")
     if balance < 0:
         raise InvalidInput("balance", "negative")
@@ -92,10 +117,17 @@ async def add_method(
     make_default: bool = False,
 ) -> MethodView:
     """Bind a method; the first one becomes the default. ``LimitReached`` when the user
-    already has the most methods."""
+    already has the most methods; ``InvalidInput`` when the same one is bound already."""
     await lock_user(uow, user_id)
     await ensure_room_for_method(uow, user_id)
     row = new_method_row(user_id, kind, label, last4, now)
+    live = await uow.session.scalars(
+        select(PaymentMethodRow).where(
+            PaymentMethodRow.user_id == user_id, PaymentMethodRow.removed_at.is_(None)
+        )
+    )
+    if any(same_method(row.kind, row.label, row.last4, other) for other in live):
+        raise InvalidInput("method", "duplicate")
     if make_default or not await list_methods(uow, user_id):
         await _clear_default(uow, user_id)
         row.is_default = True

@@ -243,3 +243,34 @@ async def test_set_autopay(db: Database, make: Any, now: datetime) -> None:
             await set_autopay(uow, other, plan, True)
     assert (await make.plan_row(theirs)).autopay is False
     assert (await make.plan_row(plan)).autopay is False
+
+
+async def test_typed_forms_are_normalized_and_a_method_is_bound_once(
+    db: Database, now: datetime
+) -> None:
+    """Full-width digits and letters (a phone keyboard's) are stored as ASCII; the same
+    method — kind, label regardless of case, last four — cannot be bound twice while it is
+    bound; once removed, it can be again."""
+    async with db.uow() as uow:
+        await ensure_user(uow, 1, now)
+    async with db.uow() as uow:
+        card = await add_method(uow, 1, MethodKind.BANK_CARD, " ＣＭＢ ", "１２３４", now)
+    assert (card.label, card.last4) == ("CMB", "1234")
+    for label, last4 in (("cmb", "1234"), ("ＣＭＢ", "１２３４")):
+        async with db.uow() as uow:
+            with pytest.raises(InvalidInput) as caught:
+                await add_method(uow, 1, MethodKind.BANK_CARD, label, last4, now)
+        assert caught.value.field == "method"
+    async with db.uow() as uow:  # another card of the same bank is another method
+        await add_method(uow, 1, MethodKind.BANK_CARD, "CMB", "9999", now)
+    async with db.uow() as uow:
+        await add_method(uow, 1, MethodKind.WECHAT, "WeChat", None, now)
+    async with db.uow() as uow:
+        with pytest.raises(InvalidInput):
+            await add_method(uow, 1, MethodKind.WECHAT, "wechat", None, now)
+    async with db.uow() as uow:
+        await remove_method(uow, 1, card.method_id, now)
+    async with db.uow() as uow:
+        again = await add_method(uow, 1, MethodKind.BANK_CARD, "CMB", "1234", now)
+    assert again.method_id != card.method_id
+    assert len(await _listed(db, 1)) == 3

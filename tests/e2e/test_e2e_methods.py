@@ -104,3 +104,32 @@ async def test_the_fallback_to_the_default_card_is_a_choice_in_autopay(repaybot:
     await chat.say("/autopay")
     redmi = await chat.tap("Redmi")
     assert not any("扣款失败时" in b for b in _labels(redmi))
+
+
+async def test_full_width_digits_are_read_and_a_method_is_not_added_twice(
+    repaybot: RepayBot,
+) -> None:
+    chat = repaybot.chat(1002, "en")  # holds HSBC …5678
+    await chat.say("/cards")
+    await chat.tap("Add a payment method")
+    await chat.tap("Bank card")
+    await chat.say("hsbc")
+    again = await chat.say("５６７８")
+    assert again.text == "hsbc is already one of your payment methods: nothing was added."
+    await chat.say("/cards")
+    await chat.tap("Add a payment method")
+    await chat.tap("Bank card")
+    await chat.say("Citi")
+    added = await chat.say("１２３４")
+    assert "Added Citi" in added.text
+    async with repaybot.db.uow() as uow:
+        last4 = await uow.session.scalar(
+            select(PaymentMethodRow.last4).where(PaymentMethodRow.label == "Citi")
+        )
+    assert last4 == "1234"
+    chat_zh = repaybot.chat(1001)
+    await chat_zh.say("/cards")
+    await chat_zh.tap("添加支付方式")
+    await chat_zh.tap("微信支付")
+    twice = await chat_zh.say("微信支付")
+    assert twice.text == "您已绑定 微信支付，未重复添加。"
