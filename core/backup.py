@@ -24,7 +24,11 @@ from sqlalchemy.engine import URL, make_url
 
 
 class BackupError(RuntimeError):
-    """A backup or restore that could not be done; the message says why."""
+    """The backup or restore could not be done (a tool failed, or is missing)."""
+
+
+class BackupRefused(BackupError):
+    """What was asked is wrong: a file that is missing, exists, or is not a backup."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,17 +42,17 @@ def target_of(database_url: str) -> Target:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if not url.database or url.database == ":memory:":
-            raise BackupError("an in-memory SQLite database cannot be backed up")
+            raise BackupRefused("an in-memory SQLite database cannot be backed up")
         return Target("sqlite", sqlite_path=Path(url.database))
     if url.get_backend_name() == "postgresql":
         return Target("postgresql", pg_url=url)
-    raise BackupError(f"unsupported database: {url.get_backend_name()}")
+    raise BackupRefused(f"unsupported database: {url.get_backend_name()}")
 
 
 def backup(database_url: str, dest: Path, *, force: bool = False) -> None:
     """Write a backup of the database to ``dest`` (refused if it exists, unless ``force``)."""
     if dest.exists() and not force:
-        raise BackupError(f"{dest} exists (use --force to overwrite it)")
+        raise BackupRefused(f"{dest} exists (use --force to overwrite it)")
     target = target_of(database_url)
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".partial")
@@ -66,7 +70,7 @@ def backup(database_url: str, dest: Path, *, force: bool = False) -> None:
 def restore(database_url: str, source: Path) -> None:
     """Replace the database's content with the backup ``source``."""
     if not source.is_file():
-        raise BackupError(f"{source}: no such backup file")
+        raise BackupRefused(f"{source}: no such backup file")
     target = target_of(database_url)
     if target.sqlite_path is not None:
         _check_sqlite_backup(source)
@@ -84,7 +88,7 @@ def restore(database_url: str, source: Path) -> None:
 
 def _sqlite_backup(path: Path, dest: Path) -> None:
     if not path.is_file():
-        raise BackupError(f"{path}: no such database file")
+        raise BackupRefused(f"{path}: no such database file")
     with _connect(path) as src, _connect(dest) as dst:
         src.backup(dst)  # all pages in one step: one consistent snapshot
 
@@ -94,7 +98,7 @@ def _check_sqlite_backup(source: Path) -> None:
         with _connect(source) as db:
             db.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.DatabaseError as exc:
-        raise BackupError(f"{source} is not a RepayBot SQLite backup ({exc})") from exc
+        raise BackupRefused(f"{source} is not a RepayBot SQLite backup ({exc})") from exc
 
 
 def _connect(path: Path) -> contextlib.closing[sqlite3.Connection]:

@@ -53,6 +53,11 @@ def dispatch(args: argparse.Namespace) -> int:
     return handler(args)
 
 
+# Exit codes, the same for every command: what was given is wrong (an option, a file
+# that is missing, exists or is not what the command reads) — or the work failed.
+BAD_INPUT, FAILED = 2, 1
+
+
 def _fail(command: str, message: str, code: int) -> int:
     print(f"{PROG} {command}: error: {message}", file=sys.stderr)
     return code
@@ -72,9 +77,9 @@ def _add_schedule(commands: argparse._SubParsersAction[CommandParser]) -> None:
     sub.add_argument("--method", required=True, choices=[m.value for m in Method])
     sub.add_argument(
         "--rate",
-        default="0",
         help="APR for annuity/equal_principal, fee rate per period for fee_per_period "
-        "(a fraction such as 0.18, or a percentage such as 18%%; default 0)",
+        "(a fraction such as 0.18, or a percentage such as 18%%); required but for "
+        "interest_free",
     )
     sub.add_argument("--first-due", required=True, help="first due date, YYYY-MM-DD")
     sub.add_argument("--start-date", help="disbursement date (default: a month before)")
@@ -119,15 +124,17 @@ def _schedule_terms(args: argparse.Namespace) -> PlanTerms:
         periods = _parse_periods(args.periods)
     except ValueError as exc:
         raise InvalidInput("--periods", str(exc)) from exc
+    method = Method(args.method)
+    if args.rate is None and method is not Method.INTEREST_FREE:
+        # A silent 0 would print an interest-free plan under another method's name.
+        raise InvalidInput("--rate", f"required for {method.value}")
     try:
-        rate = _parse_rate(args.rate)
+        rate = _parse_rate(args.rate or "0")
     except ValueError as exc:
         raise InvalidInput("--rate", str(exc)) from exc
     first_due = dates["first_due"]
     assert first_due is not None
-    return PlanTerms(
-        principal, periods, Method(args.method), rate, first_due, start_date=dates["start_date"]
-    )
+    return PlanTerms(principal, periods, method, rate, first_due, start_date=dates["start_date"])
 
 
 def _schedule(args: argparse.Namespace) -> int:
@@ -136,7 +143,7 @@ def _schedule(args: argparse.Namespace) -> int:
         preview = preview_plan(terms)
     except InvalidInput as exc:
         option = exc.field if exc.field.startswith("--") else _option_of(exc.field, args)
-        return _fail("schedule", f"{option}: {exc.problem}", 2)
+        return _fail("schedule", f"{option}: {exc.problem}", BAD_INPUT)
     if args.json:
         print(json.dumps(schedule_json(preview), ensure_ascii=False))
     else:
@@ -278,11 +285,11 @@ def _migrate(args: argparse.Namespace) -> int:
     try:
         url, shown = database_url(args.database_url)
     except BadDatabaseUrl as exc:
-        return _fail("migrate", str(exc), 2)
+        return _fail("migrate", str(exc), BAD_INPUT)
     try:
         asyncio.run(_run_migrate(url))
     except (SQLAlchemyError, OSError) as exc:
-        return _fail("migrate", f"{shown}: {exc}", 1)
+        return _fail("migrate", f"{shown}: {exc}", FAILED)
     print(f"Database {shown} is at the latest schema.")
     return 0
 
@@ -311,7 +318,8 @@ def _add_backup(commands: argparse._SubParsersAction[CommandParser]) -> None:
         "restore",
         help="replace the database's content with a backup (stop the bot first)",
         description="SQLite: copies the backup into the database file. PostgreSQL: "
-        "pg_restore --clean. Then run `repaybot migrate` if the backup is older.",
+        "pg_restore --clean. A backup from an older version is migrated when the bot "
+        "starts again (or run `repaybot migrate`).",
     )
     sub.add_argument("file", metavar="FILE", type=Path)
     sub.add_argument("--database-url", help="SQLAlchemy async URL (default: DATABASE_URL)")
@@ -326,23 +334,23 @@ def _backup_url(args: argparse.Namespace) -> str:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from core.backup import BackupError, backup
+    from core.backup import BackupError, BackupRefused, backup
 
     try:
         backup(_backup_url(args), args.file, force=args.force)
     except BackupError as exc:
-        return _fail("backup", str(exc), 1)
+        return _fail("backup", str(exc), BAD_INPUT if isinstance(exc, BackupRefused) else FAILED)
     print(f"backup written to {args.file} ({args.file.stat().st_size} bytes)")
     return 0
 
 
 def _restore(args: argparse.Namespace) -> int:
-    from core.backup import BackupError, restore
+    from core.backup import BackupError, BackupRefused, restore
 
     try:
         restore(_backup_url(args), args.file)
     except BackupError as exc:
-        return _fail("restore", str(exc), 1)
+        return _fail("restore", str(exc), BAD_INPUT if isinstance(exc, BackupRefused) else FAILED)
     print(f"restored from {args.file}")
     return 0
 

@@ -44,7 +44,7 @@ def _invalid(path: Path, errors: list[str]) -> int:
     for error in errors:
         print(error, file=sys.stderr)
     count = f"{len(errors)} error{'s' if len(errors) > 1 else ''}"
-    return _fail(f"{count} in {path}; nothing was imported", 1)
+    return _fail(f"{count} in {path}; nothing was imported", 2)
 
 
 async def _write(url: str, data: Any, now: datetime) -> list[str]:
@@ -58,7 +58,8 @@ async def _write(url: str, data: Any, now: datetime) -> list[str]:
 
 
 def run_import(path: Path, url_option: str | None, today: str | None) -> int:
-    """Exit code 0 on success, 1 for a bad file or database error, 2 for a bad option."""
+    """Exit code 0 on success; 2 for a bad option or file (missing, malformed, or with
+    invalid content: nothing is imported); 1 when the database fails."""
     now = datetime.now(UTC)
     if today is not None:
         try:
@@ -69,7 +70,7 @@ def run_import(path: Path, url_option: str | None, today: str | None) -> int:
     try:
         data = read_file(path)
     except ImportInvalid as exc:
-        return _fail(exc.errors[0], 1)
+        return _fail(exc.errors[0], 2)
     _model, errors = validate(data)
     if errors:
         return _invalid(path, errors)

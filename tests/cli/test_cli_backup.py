@@ -66,7 +66,8 @@ def test_backup_refuses_to_overwrite_and_restore_refuses_a_foreign_file(
     _import(sqlite_url(live))
     target = tmp_path / "b.sqlite"
     target.write_text("keep me")
-    assert main(["backup", str(target), "--database-url", sqlite_url(live)]) == 1
+    # Refusals of what was asked exit 2, as a bad option does in every command.
+    assert main(["backup", str(target), "--database-url", sqlite_url(live)]) == 2
     assert "exists" in capsys.readouterr().err
     assert target.read_text() == "keep me"
     assert main(["backup", str(target), "--database-url", sqlite_url(live), "--force"]) == 0
@@ -74,9 +75,9 @@ def test_backup_refuses_to_overwrite_and_restore_refuses_a_foreign_file(
     with sqlite3.connect(foreign) as connection:
         connection.execute("CREATE TABLE t (x)")
     before = snapshot(live)
-    assert main(["restore", str(foreign), "--database-url", sqlite_url(live)]) == 1
+    assert main(["restore", str(foreign), "--database-url", sqlite_url(live)]) == 2
     assert "not a RepayBot SQLite backup" in capsys.readouterr().err
-    assert main(["restore", str(tmp_path / "missing"), "--database-url", sqlite_url(live)]) == 1
+    assert main(["restore", str(tmp_path / "missing"), "--database-url", sqlite_url(live)]) == 2
     assert snapshot(live) == before
 
 

@@ -223,7 +223,7 @@ def test_every_error_is_listed_and_nothing_changes(
     bad.write_text(json.dumps(BAD), encoding="utf-8")
     assert main(["migrate", "--database-url", sqlite_url(db_path)]) == 0
     capsys.readouterr()
-    assert _import(db_path, bad) == 1
+    assert _import(db_path, bad) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     lines = captured.err.strip().splitlines()
@@ -243,7 +243,7 @@ def test_bad_file_leaves_an_existing_database_unchanged(
     data["users"][1]["plans"][0]["periods"] = 0
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data, default=str, ensure_ascii=False), encoding="utf-8")
-    assert _import(db_path, bad) == 1
+    assert _import(db_path, bad) == 2
     assert "$.users[1].plans[0].periods:" in capsys.readouterr().err
     assert snapshot(db_path) == before
 
@@ -251,7 +251,7 @@ def test_bad_file_leaves_an_existing_database_unchanged(
 def test_malformed_json(db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text('{"users": [\n  {"telegram_id": 1001,,}\n]}', encoding="utf-8")
-    assert _import(db_path, broken) == 1
+    assert _import(db_path, broken) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "malformed JSON at line 2, column" in err[0]
@@ -259,7 +259,7 @@ def test_malformed_json(db_path: Path, tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_missing_file(db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert _import(db_path, tmp_path / "nope.json") == 1
+    assert _import(db_path, tmp_path / "nope.json") == 2
     assert "nope.json: no such file" in capsys.readouterr().err
     assert not db_path.exists()
 
@@ -285,7 +285,7 @@ def test_a_first_due_date_out_of_range_is_listed_and_nothing_changes(
     bad.write_text(json.dumps(data, default=str, ensure_ascii=False), encoding="utf-8")
     assert main(["migrate", "--database-url", sqlite_url(db_path)]) == 0
     capsys.readouterr()
-    assert _import(db_path, bad) == 1
+    assert _import(db_path, bad) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines == [
         "$.users[1].plans[0].first_due: more than 1860 days before the import day (2026-11-22)",

@@ -236,3 +236,23 @@ def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
 def test_no_command_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "required" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method", ["annuity", "equal_principal", "fee_per_period"])
+def test_a_rate_is_required_but_for_an_interest_free_plan(
+    capsys: pytest.CaptureFixture[str], method: str
+) -> None:
+    """Without --rate the schedule of an annuity was printed at 0 %: an interest-free plan
+    under another name. Now it is refused, as any bad option is (exit 2)."""
+    assert main([*BASE, "--method", method]) == 2
+    assert capsys.readouterr().err == f"repaybot schedule: error: --rate: required for {method}\n"
+    assert main([*BASE, "--method", "interest_free"]) == 0
+    assert "Total" in capsys.readouterr().out
+
+
+def test_restore_help_says_an_older_backup_is_migrated_at_start(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["restore", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "migrated when the bot starts again" in out
