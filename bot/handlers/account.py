@@ -7,11 +7,13 @@ from telegram.ext import ContextTypes
 
 from bot.callbacks import Action, decode
 from bot.deps import deps
+from bot.export_csv import export_document
 from bot.handlers.common import current_user, show
 from bot.keyboards import choice_keyboard
 from bot.texts import esc, t
+from core.services.clock import local_date
 from core.services.forget import forget_user, scrub
-from core.services.history import PAYMENT_COLUMNS, SCHEDULE_COLUMNS, export_rows, to_csv
+from core.services.history import export_rows
 
 DEFAULT_GRACE_DAYS = 3
 
@@ -39,12 +41,12 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not rows.schedule and not rows.payments:
         await show(update, t(user.language, "export.none"), edit=False)
         return
-    body = to_csv(SCHEDULE_COLUMNS, rows.schedule) + "\n" + to_csv(PAYMENT_COLUMNS, rows.payments)
     message = update.effective_message
     assert message is not None
+    today = local_date(d.clock(), user.timezone)  # the reader's date, not UTC's
     await message.reply_document(
-        document=body.encode("utf-8-sig"),  # the BOM lets spreadsheet programs read Chinese
-        filename=f"repaybot-{d.clock().date().isoformat()}.csv",
+        document=export_document(user.language, rows),
+        filename=f"repaybot-{today.isoformat()}.csv",
         caption=t(user.language, "export.caption"),
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import func, select
 
@@ -135,15 +137,28 @@ async def test_cards_add_top_up_default_remove(repaybot: RepayBot) -> None:
 
 
 async def test_export_sends_a_csv_document(repaybot: RepayBot) -> None:
+    """In the reader's language — headers, statuses, kinds — and named with the reader's
+    date: 01:00 on Nov 23 in Shanghai is still Nov 22 in UTC."""
+    repaybot.clock.now = datetime(2026, 11, 22, 17, 0, tzinfo=UTC)
     chat = repaybot.chat(1001)
     await chat.say("/export")
     document = chat.last().document
     assert document is not None
-    assert document.file_name.endswith(".csv")
+    assert document.file_name == "repaybot-2026-11-23.csv"
     body = document.data.decode("utf-8-sig")
-    assert body.startswith("plan_id,plan,period,due_date")
+    assert body.startswith("分期编号,分期,期数,还款日,本金,利息,手续费,罚息,已还,待还,状态\n")
     assert "Redmi K70 Pro" in body
-    assert "payment_id,created_at" in body
+    assert ",已还清\n" in body
+    assert "还款编号,记录时间（UTC）,还款日期,金额,类型,状态" in body
+    assert ",导入,成功," in body
+    english = repaybot.chat(1002, "en")
+    await english.say("/export")
+    document = english.last().document
+    assert document is not None
+    body = document.data.decode("utf-8-sig")
+    assert body.startswith("Plan ID,Plan,Period,Due date,Principal,")
+    assert ",Overdue\n" in body
+    assert "succeeded" not in body
 
 
 async def test_forget_deletes_everything_after_confirmation(repaybot: RepayBot) -> None:
