@@ -12,6 +12,7 @@ from decimal import Decimal
 from bot.fit import BUDGET, fit, visible_length
 from bot.texts import breakdown_text, day, esc, moment, money, t
 from core.domain.ledger import Parts
+from core.domain.status import InstallmentStatus
 from core.services.history import AllocationView, Page, PaymentView
 from core.services.plans import InstallmentView, PlanView
 
@@ -53,8 +54,16 @@ def _row(lang: str, plan: PlanView, item: InstallmentView) -> str:
         fee=money(item.charged.fee),
         penalty=penalty,
         paid=money(item.paid.total),
-        status=t(lang, f"installment.{item.status.value}", days=item.days_overdue),
+        status=_status(lang, item),
     )
+
+
+def _status(lang: str, item: InstallmentView) -> str:
+    """Its status; a period paid in part before it is due says what is left of it."""
+    part_paid = item.paid.total > 0 and item.owed.total > 0
+    if part_paid and item.status in (InstallmentStatus.UPCOMING, InstallmentStatus.DUE):
+        return t(lang, "installment.part_paid", owed=money(item.owed.total))
+    return t(lang, f"installment.{item.status.value}", days=item.days_overdue)
 
 
 def history_screen(
