@@ -55,12 +55,10 @@ async def plan_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lang = user.language
     rows = pager_rows(lang, Action.PLAN_VIEW, page, pages, first=plan.plan_id)
     if plan.outstanding:  # what to do next, from the schedule itself
-        rows.append(
-            [
-                button(t(lang, "button.pay_period"), Action.REPAY_PERIOD, plan.plan_id),
-                button(t(lang, "button.payoff"), Action.REPAY_PAYOFF, plan.plan_id),
-            ]
-        )
+        pay = [button(t(lang, "button.pay_period"), Action.REPAY_PERIOD, plan.plan_id)]
+        if plan.payoff_allowed:
+            pay.append(button(t(lang, "button.payoff"), Action.REPAY_PAYOFF, plan.plan_id))
+        rows.append(pay)
     rows.append(button_row(t(lang, "button.plan_history"), Action.HISTORY_PAGE, 1, plan.plan_id))
     rows.append(button_row(t(lang, "button.all_plans"), Action.MENU_PLANS))
     await show(update, plan_screen(lang, plan, page), InlineKeyboardMarkup(rows))

@@ -207,6 +207,7 @@ class PlanView:
     autopay_method_id: int | None
     installments: tuple[InstallmentView, ...]
     autopay_fallback: bool = False  # the default method is tried when its own one fails
+    payoff_allowed: bool = True  # the terms allow an early payoff
 
     @property
     def outstanding(self) -> Decimal:
@@ -249,6 +250,7 @@ def plan_view(loaded: LoadedPlan, on: date) -> PlanView:
         plan.autopay_method_id,
         items,
         autopay_fallback=plan.autopay_fallback,
+        payoff_allowed=plan.payoff_policy != PayoffPolicy.FORBIDDEN.value,
     )
 
 

@@ -51,7 +51,12 @@ async def test_one_plans_history_and_schedule_en(repaybot: RepayBot) -> None:
     await chat.say("/plans")
     schedule = await chat.tap("MacBook")
     assert "Pay this period" in _labels(schedule)
-    assert "Early payoff" in _labels(schedule)
+    assert "Early payoff" not in _labels(schedule)  # its terms forbid it: no dead end
+    await chat.say("/plans")
+    xiaomi = await chat.tap("Xiaomi")
+    assert "Early payoff" in _labels(xiaomi)
+    await chat.say("/plans")
+    schedule = await chat.tap("MacBook")
     history = await chat.tap("This plan's payments")
     assert "MacBook" in history.text.splitlines()[0]
     assert "Xiaomi" not in history.text
