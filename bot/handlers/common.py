@@ -127,11 +127,19 @@ async def show(
     await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
+# How the messages that record something begin — a payment's outcome (✅ ❌), a reminder
+# (🔔), a receipt sent later (🧾) — so the texts of every such message start with one.
+RECORD_MARKS = ("✅", "❌", "🔔", "🧾")
+
+
 def _is_screen(message: MaybeInaccessibleMessage) -> bool:
-    """Whether a pressed message is a screen to replace, not a reminder to keep: a
-    reminder keeps its snooze buttons, so what its buttons open comes as a new message."""
+    """Whether a pressed message is a screen to replace, not a record to keep: a payment's
+    outcome, a receipt, or a reminder (which keeps its snooze buttons) stays, and what
+    its buttons open comes as a new message."""
     if not isinstance(message, Message) or message.reply_markup is None:
         return True
+    if (message.text or "").startswith(RECORD_MARKS):
+        return False
     snooze = f"{Action.SNOOZE.value}:"
     return not any(
         isinstance(b.callback_data, str) and b.callback_data.startswith(snooze)

@@ -221,3 +221,30 @@ def test_reminder_and_receipt_texts() -> None:
     payload = json.loads(json.dumps(failed.to_payload()))
     assert AutopayReceipt.from_payload(payload) == failed
     assert payload["amount"] == "107.20"
+
+
+def _translations_of(lang: str, key: str) -> str:
+    from bot.texts import _translations
+
+    return _translations(lang).gettext(key)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_record_message_begins_with_a_record_mark(lang: str) -> None:
+    """Payment outcomes, receipts and reminders are kept when their buttons are pressed
+    (bot/handlers/common.py ``_is_screen`` knows them by their first character)."""
+    from collections import defaultdict
+
+    from bot.handlers.common import RECORD_MARKS
+
+    any_value: defaultdict[str, str] = defaultdict(str)
+    records = [
+        key
+        for key in catalog_keys(lang)
+        if key.startswith(("repay.failed.", "autopay.receipt."))
+        or key in ("repay.succeeded", "reminder.title", "repay.receipt_later")
+    ]
+    assert len(records) >= 7
+    for key in records:
+        text = _translations_of(lang, key).format_map(any_value)
+        assert text.startswith(RECORD_MARKS), key

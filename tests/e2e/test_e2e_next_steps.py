@@ -72,3 +72,17 @@ async def test_a_reminders_buttons_open_new_messages(
     assert kept.edit_date is None
     assert kept.text == reminder.text
     assert len(_labels(kept)) == 5  # repay, details and the three snooze choices
+
+
+async def test_a_receipts_buttons_open_new_messages(repaybot: RepayBot) -> None:
+    chat = repaybot.chat(1002, "en")
+    await chat.say("/repay")
+    await chat.tap("One plan's next period")
+    await chat.tap("Xiaomi")
+    await chat.tap("HSBC")
+    receipt = await chat.tap("Confirm")
+    assert receipt.text.startswith(("✅", "❌"))
+    opened = await chat.tap("History" if receipt.text.startswith("✅") else "Repay")
+    assert opened.message_id != receipt.message_id
+    kept = next(m for m in repaybot.emulator.chat_log(1002) if m.message_id == receipt.message_id)
+    assert kept.text == receipt.text
