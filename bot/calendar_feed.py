@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Alarm, Calendar, Event
+from icalendar import Alarm, Calendar, Event, vDuration
 
 from bot.texts import money, t
 from core.db.uow import Database
@@ -55,7 +55,7 @@ def feed_bytes(books: CalendarBooks, now: datetime) -> bytes:
     calendar.add("x-wr-calname", name)
     calendar.add("x-wr-timezone", zone)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", REFRESH)
+    calendar.add("x-published-ttl", vDuration(REFRESH))
     keep_from = books.on - timedelta(days=PAID_KEPT_DAYS)
     for due in books.dues():
         if due.paid and due.due_date < keep_from:

@@ -98,7 +98,8 @@ async def link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         made = await link_made_at(uow, user.telegram_id)
         if made is not None and not renew:
             when = moment(made, lang, user.timezone)
-            await show(update, t(lang, "calendar.link_exists", made=when), link_keyboard(lang))
+            text = t(lang, "calendar.link_exists", made=when)
+            await show(update, text, link_keyboard(lang), edit=False)
             return
         token = await make_link(uow, user.telegram_id, d.clock())
     text = t(lang, "calendar.link", url=feed_url(d.settings, token))
