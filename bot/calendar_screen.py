@@ -80,7 +80,7 @@ def calendar_keyboard(lang: str, page: int, pages: int, has_link: bool) -> Inlin
     rows.append([button(t(lang, "button.calendar_file"), Action.CALENDAR_FILE)])
     rows.append([button(t(lang, "button.calendar_link"), Action.CALENDAR_LINK)])
     if has_link:
-        rows.append([button(t(lang, "button.calendar_revoke"), Action.CALENDAR_REVOKE)])
+        rows.append([button(t(lang, "button.calendar_revoke"), Action.CALENDAR_REVOKE, "c")])
     return InlineKeyboardMarkup(rows)
 
 

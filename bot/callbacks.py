@@ -65,7 +65,7 @@ class Action(StrEnum):
     CALENDAR = "cd"  # (page of months)
     CALENDAR_FILE = "ci"  # the .ics file
     CALENDAR_LINK = "cu"  # (new): the subscription link, or a new one replacing it
-    CALENDAR_REVOKE = "cz"  # stop the subscription link
+    CALENDAR_REVOKE = "cz"  # (c: pressed on the /calendar screen) stop the subscription link
     ADD_START = "ad"  # start /add (a person with no plan yet)
 
 
@@ -118,6 +118,7 @@ _ARITY = {
     Action.SNOOZE: (1,),
     Action.CALENDAR: (0, 1),
     Action.CALENDAR_LINK: (0, 1),
+    Action.CALENDAR_REVOKE: (0, 1),
 }
 _PLAN_OR_LIST_PAGE = (Action.REPAY_PERIOD, Action.REPAY_PAYOFF)
 # Integer arguments (ids and pages), each within MAX_INT: a larger one overflows the
@@ -167,6 +168,7 @@ _WORDS: dict[Action, tuple[int, frozenset[str]]] = {
     Action.ADD_KIND: (2, frozenset(PlanKind)),
     Action.ADD_METHOD: (2, frozenset(Method)),
     Action.CALENDAR_LINK: (0, frozenset({"new"})),
+    Action.CALENDAR_REVOKE: (0, frozenset({"c"})),
 }
 
 

@@ -74,11 +74,13 @@ async def send_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-def feed_url(settings: Settings, token: str) -> str | None:
-    """The link a phone subscribes to, or None when the operator has not made the HTTP
-    port reachable (PUBLIC_HTTP_URL unset, or no HTTP_PORT)."""
-    if not settings.public_http_url or not settings.http_port:
-        return None
+def links_offered(settings: Settings) -> bool:
+    """Whether the operator made the HTTP port reachable (PUBLIC_HTTP_URL and HTTP_PORT)."""
+    return bool(settings.public_http_url and settings.http_port)
+
+
+def feed_url(settings: Settings, token: str) -> str:
+    """The link a phone subscribes to."""
     return settings.public_http_url.rstrip("/") + FEED_PATH.format(token=token)
 
 
@@ -89,7 +91,7 @@ async def link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None
     user = await current_user(update, context)
     d, lang = deps(context), user.language
-    if feed_url(d.settings, "x") is None:
+    if not links_offered(d.settings):
         await query.answer(t(lang, "calendar.link_unavailable"), show_alert=True)
         return
     await query.answer()
@@ -117,7 +119,10 @@ async def revoke(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async with deps(context).db.uow() as uow:
         revoked = await revoke_link(uow, user.telegram_id)
     key = "calendar.link_revoked" if revoked else "calendar.no_link"
-    await show(update, t(user.language, key))
+    # Pressed under the link: the link's message becomes this (the link leaves the chat);
+    # pressed on the /calendar screen ("cz:c"): a new message, the screen stays.
+    on_screen = bool(decode(query.data).args)
+    await show(update, t(user.language, key), edit=not on_screen)
 
 
 async def add_first(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

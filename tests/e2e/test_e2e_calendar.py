@@ -184,6 +184,15 @@ async def test_ics_file_and_subscription_link_follow_the_plans(repaybot: RepayBo
         assert "已停用" in (await chat.tap("停用订阅链接")).text
         assert (await http.get(new_url)).status_code == 404
         assert (await http.get(url.replace(url[-10:-4], "AAAAAA"))).status_code == 404
+        # With no link, the button shows a new one at once; revoked from the /calendar
+        # screen, the screen stays and a new message says so.
+        third = await _link(chat, "订阅到手机日历")
+        assert (await http.get(third)).status_code == 200
+        screen = await chat.say("/calendar")
+        assert "已停用" in (await chat.tap("停用订阅链接")).text
+        shown = [m for m in repaybot.emulator.chat_log(1001) if m.message_id == screen.message_id]
+        assert "还款日历" in shown[0].text
+        assert (await http.get(third)).status_code == 404
 
 
 async def test_forget_revokes_the_link_en(repaybot: RepayBot) -> None:
