@@ -21,6 +21,7 @@ from telegram.ext import (
 )
 
 from bot import jobs
+from bot.calendar_feed import served_feed
 from bot.callbacks import Action, BadCallback, decode
 from bot.deps import Deps, deps, utc_now
 from bot.handlers import (
@@ -30,6 +31,7 @@ from bot.handlers import (
     awaiting,
     basics,
     browse,
+    calendar,
     cards,
     common,
     repay,
@@ -60,6 +62,7 @@ COMMANDS = (
     "payoff",
     "plans",
     "history",
+    "calendar",
     "add",
     "cards",
     "autopay",
@@ -169,6 +172,7 @@ def build_application(
             ),
         )
     )
+    app.add_handler(CallbackQueryHandler(calendar.add_first, pattern=_is(Action.ADD_START)))
     app.add_handler(CommandHandler("start", basics.start))
     app.add_handler(CommandHandler("help", basics.help_command))
     app.add_handler(CommandHandler("lang", basics.language_command))
@@ -213,6 +217,11 @@ def build_application(
     app.add_handler(CommandHandler("export", account.export))
     app.add_handler(CommandHandler("forget", account.forget))
     app.add_handler(CallbackQueryHandler(account.forget_confirmed, pattern=_is(Action.FORGET)))
+    app.add_handler(CommandHandler("calendar", calendar.calendar))
+    app.add_handler(CallbackQueryHandler(calendar.calendar, pattern=_is(Action.CALENDAR)))
+    app.add_handler(CallbackQueryHandler(calendar.send_file, pattern=_is(Action.CALENDAR_FILE)))
+    app.add_handler(CallbackQueryHandler(calendar.link, pattern=_is(Action.CALENDAR_LINK)))
+    app.add_handler(CallbackQueryHandler(calendar.revoke, pattern=_is(Action.CALENDAR_REVOKE)))
     app.add_handler(CommandHandler("plans", browse.plans))
     app.add_handler(CommandHandler("history", browse.history))
     app.add_handler(CallbackQueryHandler(browse.plans, pattern=_is(Action.MENU_PLANS)))
@@ -263,6 +272,7 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
             deps.metrics,
             sweep_seconds=app.bot_data["sweep_seconds"],
             updates_stuck=lambda: _updates_stuck(app),
+            calendar_feed=lambda token: served_feed(deps.db, deps.clock, token),
         )
         try:
             await health.start(deps.settings.http_port, deps.settings.http_host)

@@ -62,6 +62,11 @@ class Action(StrEnum):
     REMIND = "rm"  # toggle | overdue | time | zone
     REMIND_DAYS = "rd"  # a preset such as 3-1-0
     SNOOZE = "sz"  # hour | tonight | tomorrow (the reminder is the message pressed)
+    CALENDAR = "cd"  # (page of months)
+    CALENDAR_FILE = "ci"  # the .ics file
+    CALENDAR_LINK = "cu"  # (new): the subscription link, or a new one replacing it
+    CALENDAR_REVOKE = "cz"  # (c: pressed on the /calendar screen) stop the subscription link
+    ADD_START = "ad"  # start /add (a person with no plan yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +116,9 @@ _ARITY = {
     Action.REMIND: (1,),
     Action.REMIND_DAYS: (1,),
     Action.SNOOZE: (1,),
+    Action.CALENDAR: (0, 1),
+    Action.CALENDAR_LINK: (0, 1),
+    Action.CALENDAR_REVOKE: (0, 1),
 }
 _PLAN_OR_LIST_PAGE = (Action.REPAY_PERIOD, Action.REPAY_PAYOFF)
 # Integer arguments (ids and pages), each within MAX_INT: a larger one overflows the
@@ -136,6 +144,7 @@ _INT_ARGS = {
     Action.AUTOPAY_METHOD: (0, 1),
     Action.AUTOPAY_FALLBACK: (0,),
     Action.ADD_RATE: (2,),
+    Action.CALENDAR: (0,),
 }
 _IDS = {
     Action.QUOTE_METHOD: (1,),
@@ -158,6 +167,8 @@ _WORDS: dict[Action, tuple[int, frozenset[str]]] = {
     Action.REMIND: (0, frozenset({"toggle", "overdue", "time", "zone"})),
     Action.ADD_KIND: (2, frozenset(PlanKind)),
     Action.ADD_METHOD: (2, frozenset(Method)),
+    Action.CALENDAR_LINK: (0, frozenset({"new"})),
+    Action.CALENDAR_REVOKE: (0, frozenset({"c"})),
 }
 
 

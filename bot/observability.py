@@ -1,5 +1,8 @@
 """Health and metrics over HTTP on ``HTTP_PORT``, in polling and webhook modes alike.
 
+``/calendar/{token}.ics`` serves a user's calendar feed (bot/calendar_feed.py) to whoever
+holds the secret token; an unknown token gets 404, as does any other path.
+
 ``/healthz`` answers 200 when the database answers, the last sweep is recent and updates
 are being handled (none stuck in hand, none left waiting in the queue), 503 otherwise,
 with the details as JSON. ``/metrics`` is the Prometheus text format: updates handled and
@@ -12,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -124,9 +127,11 @@ class HealthServer:
         *,
         sweep_seconds: float,
         updates_stuck: Callable[[], str | None] = lambda: None,
+        calendar_feed: Callable[[str], Awaitable[bytes | None]] | None = None,
     ) -> None:
         self.db, self.metrics, self.sweep_seconds = db, metrics, sweep_seconds
         self.updates_stuck = updates_stuck
+        self.calendar_feed = calendar_feed
         self.started = time.monotonic()
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -167,10 +172,23 @@ class HealthServer:
         response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
         return response
 
+    async def _calendar(self, request: web.Request) -> web.Response:
+        assert self.calendar_feed is not None
+        body = await self.calendar_feed(request.match_info["token"])
+        if body is None:
+            return web.Response(status=404, text="not found")
+        response = web.Response(body=body, content_type="text/calendar", charset="utf-8")
+        # Private to its owner: no shared cache may keep it, no page may leak the link.
+        response.headers["Cache-Control"] = "private, no-cache"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
     async def start(self, port: int, host: str = "127.0.0.1") -> None:
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
+        if self.calendar_feed is not None:
+            app.router.add_get("/calendar/{token}.ics", self._calendar)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)

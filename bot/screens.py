@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 
 from bot.fit import BUDGET, fit
 from bot.keyboards import method_label
-from bot.texts import breakdown_text, day, esc, moment, money, t
+from bot.texts import breakdown_text, day, esc, moment, money, near_day, t
 from core.domain.credit import CreditLine, Health
 from core.services.methods import MethodKind, MethodView
 from core.services.overview import Overview
@@ -15,12 +17,18 @@ from core.services.payments import Outcome, PaymentOutcome
 from core.services.quotes import QuoteView
 
 
-def status_screen(lang: str, view: Overview) -> str:
+def status_screen(
+    lang: str, view: Overview, *, today: date | None = None, paid_off: Sequence[str] = ()
+) -> str:
+    """The overview; ``today`` (the user's date) makes near dates "today" and "tomorrow",
+    ``paid_off`` are the titles of the plans paid off (marked 已结清 / paid off)."""
     s = view.summary
     lines = [t(lang, "status.title"), t(lang, "status.outstanding", amount=money(s.outstanding))]
     lines.append(t(lang, "status.current_bill", amount=money(s.current_bill)))
     if s.next_due_date is not None:
-        when = day(s.next_due_date, lang)
+        when = (
+            day(s.next_due_date, lang) if today is None else near_day(s.next_due_date, today, lang)
+        )
         lines.append(t(lang, "status.next_due", date=when, amount=money(s.next_due_amount)))
     else:
         lines.append(t(lang, "status.no_next_due"))
@@ -42,6 +50,10 @@ def status_screen(lang: str, view: Overview) -> str:
     if credit:
         summary = lambda n: t(lang, "fit.more", count=n)  # noqa: E731
         lines.append(fit([], credit, more=summary, budget=BUDGET // 3))
+    if paid_off:  # closed plans pile up over the years: a sixth of the message at most
+        done = [t(lang, "status.paid_off", title=esc(title)) for title in paid_off]
+        more = lambda n: t(lang, "fit.more", count=n)  # noqa: E731
+        lines.append(fit([], done, more=more, budget=BUDGET // 6))
     return fit(
         lines,
         _autopay_lines(lang, view),

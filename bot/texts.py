@@ -15,7 +15,7 @@ from html import escape
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_skeleton, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -88,6 +88,29 @@ def day(value: date, language: str) -> str:
     return format_date(
         value, format="long" if language == "zh" else "medium", locale=_loc(language)
     )
+
+
+def near_day(value: date, today: date, language: str) -> str:
+    """ "today" and "tomorrow" for those days, otherwise the date as :func:`day` writes it."""
+    if value == today:
+        return t(language, "date.today")
+    if (value - today).days == 1:
+        return t(language, "date.tomorrow")
+    return day(value, language)
+
+
+def short_day(value: date, today: date, language: str) -> str:
+    """A day that starts a line of a month's list: Today, Tomorrow, or month, day and
+    weekday."""
+    if 0 <= (value - today).days <= 1:
+        said = near_day(value, today, language)
+        return said[:1].upper() + said[1:]
+    return format_skeleton("MMMEd", value, locale=_loc(language))
+
+
+def month_name(value: date, language: str) -> str:
+    """The month of ``value`` with its year: 2026年12月, December 2026."""
+    return format_skeleton("yMMMM", value, locale=_loc(language))
 
 
 def moment(value: datetime, language: str, timezone: str) -> str:

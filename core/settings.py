@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     http_port: int = Field(default=8080, ge=0, le=65535)
     http_host: str = "127.0.0.1"  # /metrics tells who uses the bot how much: not public
+    # The public address of HTTP_PORT (a reverse proxy passing on /calendar/ only): the
+    # base of the calendar subscription links; empty, and /calendar offers the file only.
+    public_http_url: str = ""
     quote_ttl_seconds: int = Field(default=600, ge=30)
     conversation_timeout_seconds: int = Field(default=600, ge=1)
     autopay_time: time = time(10, 0)

@@ -6,20 +6,24 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from bot.calendar_screen import add_first_keyboard
 from bot.callbacks import decode
 from bot.deps import deps
 from bot.handlers import awaiting
 from bot.handlers.common import current_user, show
 from bot.keyboards import language_keyboard
 from bot.texts import esc, t
-from core.services.users import set_language
+from core.services.users import has_plans, set_language
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Register the user and greet them."""
     user = await current_user(update, context)
     name = update.effective_user.first_name if update.effective_user else ""
-    await show(update, t(user.language, "start.welcome", name=esc(name)), edit=False)
+    async with deps(context).db.uow() as uow:
+        new = not await has_plans(uow, user.telegram_id)
+    markup = add_first_keyboard(user.language) if new else None
+    await show(update, t(user.language, "start.welcome", name=esc(name)), markup, edit=False)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -7,6 +7,7 @@ import asyncio
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.calendar_screen import add_first_keyboard
 from bot.deps import deps
 from bot.handlers.common import current_user, show
 from bot.keyboards import status_keyboard
@@ -23,10 +24,11 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         books = await read_overview(uow, user.telegram_id, d.clock())
     # Computed once the transaction is over (not holding SQLite's one writer's lock) and
     # off the event loop: an account at the limits has 1,200 installments (issue 10 §3).
-    view = await asyncio.to_thread(books.overview)
-    if not view.open_plans and not view.summary.outstanding:
-        await show(update, t(user.language, "status.no_plans"), edit=False)
+    lang = user.language
+    if not books.plans:
+        await show(update, t(lang, "status.no_plans"), add_first_keyboard(lang), edit=False)
         return
-    await show(
-        update, status_screen(user.language, view), status_keyboard(user.language), edit=False
-    )
+    view = await asyncio.to_thread(books.overview)
+    paid_off = [p.title for p in books.plans if not p.open]
+    text = status_screen(lang, view, today=books.on, paid_off=paid_off)
+    await show(update, text, status_keyboard(lang), edit=False)

@@ -263,3 +263,17 @@ class ReminderLogRow(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     payload: Mapped[dict[str, Any] | None]  # a receipt's figures, as strings
+
+
+class CalendarFeedRow(Base):
+    """A user's private calendar subscription link: only the SHA-256 of its secret token is
+    kept, so the database alone cannot serve anyone's calendar. One link per user; making a
+    new one replaces it, and the row goes with the user (``/forget``)."""
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.telegram_id", ondelete="CASCADE"), primary_key=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]

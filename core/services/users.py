@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
-from core.db.models import AT_ONCE, User
+from core.db.models import AT_ONCE, PlanRow, User
 from core.db.uow import UnitOfWork
 from core.services.errors import InvalidInput, NotFound
 from core.zones import is_known_zone
@@ -120,3 +120,9 @@ async def set_active(uow: UnitOfWork, telegram_id: int, active: bool) -> bool:
     user.active = active
     await uow.commit()
     return True
+
+
+async def has_plans(uow: UnitOfWork, telegram_id: int) -> bool:
+    """Whether the user has any plan, open or paid off (a new one is offered to add one)."""
+    found = await uow.session.scalar(select(exists().where(PlanRow.user_id == telegram_id)))
+    return bool(found)

@@ -129,6 +129,7 @@ COMMANDS = (
     "/autopay",
     "/remind",
     "/export",
+    "/calendar",
     "/help",
     "/faq",
     "/support",

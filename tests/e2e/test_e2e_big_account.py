@@ -202,6 +202,14 @@ async def test_every_screen_of_the_largest_account_is_accepted(
     _fits(await _tap(chat, "ap:"))
     for command in ("/remind", "/help", "/faq", "/start", "/support"):
         _fits(await chat.say(command))
+    # The calendar: 20 plans due on the same days, summarised; later pages; the .ics file.
+    calendar = _fits(await chat.say("/calendar"))
+    assert ("另有" if language == "zh" else "more") in calendar.text
+    _fits(await _tap(chat, "cd:"))
+    _fits(await _tap(chat, "cd:", -1))
+    document = (await _tap(chat, "ci")).document
+    assert document is not None
+    assert document.data.count(b"BEGIN:VEVENT") >= MAX_OPEN_PLANS * (MAX_PLAN_PERIODS - 12)
     assert _refused(repaybot.emulator) == []
 
     assert _refused(repaybot.emulator) == []
