@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -37,7 +38,7 @@ from core.services.errors import (
     ServiceError,
 )
 from core.services.methods import list_methods
-from core.services.overview import status_overview
+from core.services.overview import read_overview
 from core.services.payment_receipts import receipt_shown
 from core.services.payments import Outcome, confirm_quote
 from core.services.plans import list_plans
@@ -61,7 +62,10 @@ async def repay(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.callback_query.answer()
     d = deps(context)
     async with d.db.uow() as uow:
-        view = await status_overview(uow, user.telegram_id, d.clock())
+        books = await read_overview(uow, user.telegram_id, d.clock())
+    # As /status does: computed after the transaction and off the event loop (an account
+    # at the limits has 1,200 installments, issue 10 §3).
+    view = await asyncio.to_thread(books.overview)
     if not view.summary.outstanding:
         await show(update, t(user.language, "repay.nothing_due"), edit=False)
         return
