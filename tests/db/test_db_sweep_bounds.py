@@ -77,7 +77,10 @@ async def test_a_claim_of_hundreds_of_reminders_is_a_few_statements_of_few_param
             await record_outcome(uow, batch.log_ids, now, message_id=7)
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
-    assert len(batch.items) == PLANS * MAX_PLAN_PERIODS  # one overdue reminder each
+    # One overdue notice per plan, each about its 60 late installments.
+    assert len(batch.items) == PLANS
+    assert [item.count for item in batch.items] == [MAX_PLAN_PERIODS] * PLANS
+    assert len(set().union(*(item.installments for item in batch.items))) == PLANS * 60
     # Keys, rows and ids travel as one JSON parameter each, not three bound parameters a
     # reminder: what a statement carries does not grow with the account.
     assert max(parameters) <= 12
