@@ -22,7 +22,8 @@ from telegram.ext import (
 
 from bot import jobs
 from bot.calendar_feed import served_feed
-from bot.callbacks import Action, BadCallback, decode
+from bot.callbacks import Action
+from bot.callbacks import pattern_of as _is
 from bot.deps import Deps, deps, utc_now
 from bot.handlers import (
     account,
@@ -34,6 +35,7 @@ from bot.handlers import (
     calendar,
     cards,
     common,
+    credit,
     repay,
     snooze,
     status,
@@ -64,6 +66,7 @@ COMMANDS = (
     "history",
     "calendar",
     "add",
+    "credit",
     "cards",
     "autopay",
     "remind",
@@ -75,18 +78,6 @@ COMMANDS = (
     "forget",
     "cancel",
 )
-
-
-def _is(*actions: Action) -> Callable[[object], bool]:
-    """A callback-data pattern: well-formed data of one of ``actions``."""
-
-    def matches(data: object) -> bool:
-        try:
-            return isinstance(data, str) and decode(data).action in actions
-        except BadCallback:
-            return False
-
-    return matches
 
 
 async def log_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -122,6 +113,8 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await cards.typed(update, context, question)
     elif question["what"] in preferences.QUESTIONS:
         await preferences.typed(update, context, question)
+    elif question["what"] in credit.QUESTIONS:
+        await credit.typed(update, context, question)
     else:
         awaiting.done(context)
         await basics.unknown(update, context)
@@ -218,6 +211,7 @@ def build_application(
     app.add_handler(CommandHandler("forget", account.forget))
     app.add_handler(CallbackQueryHandler(account.forget_confirmed, pattern=_is(Action.FORGET)))
     app.add_handler(CommandHandler("calendar", calendar.calendar))
+    credit.register(app)
     app.add_handler(CallbackQueryHandler(calendar.calendar, pattern=_is(Action.CALENDAR)))
     app.add_handler(CallbackQueryHandler(calendar.send_file, pattern=_is(Action.CALENDAR_FILE)))
     app.add_handler(CallbackQueryHandler(calendar.link, pattern=_is(Action.CALENDAR_LINK)))

@@ -10,6 +10,7 @@ the person pressing is checked by the services.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -62,6 +63,11 @@ class Action(StrEnum):
     REMIND = "rm"  # toggle | overdue | time | zone
     REMIND_DAYS = "rd"  # a preset such as 3-1-0
     SNOOZE = "sz"  # hour | tonight | tomorrow (the reminder is the message pressed)
+    CREDIT = "kl"  # (page): the credit lines
+    CREDIT_VIEW = "kv"  # line id
+    CREDIT_FREEZE = "kf"  # line id: freeze or unfreeze
+    CREDIT_LIMIT = "kk"  # line id: asks the new limit
+    CREDIT_ADD = "ka"
     CALENDAR = "cd"  # (page of months)
     CALENDAR_FILE = "ci"  # the .ics file
     CALENDAR_LINK = "cu"  # (new): the subscription link, or a new one replacing it
@@ -119,6 +125,10 @@ _ARITY = {
     Action.CALENDAR: (0, 1),
     Action.CALENDAR_LINK: (0, 1),
     Action.CALENDAR_REVOKE: (0, 1),
+    Action.CREDIT: (0, 1),
+    Action.CREDIT_VIEW: (1,),
+    Action.CREDIT_FREEZE: (1,),
+    Action.CREDIT_LIMIT: (1,),
 }
 _PLAN_OR_LIST_PAGE = (Action.REPAY_PERIOD, Action.REPAY_PAYOFF)
 # Integer arguments (ids and pages), each within MAX_INT: a larger one overflows the
@@ -145,6 +155,7 @@ _INT_ARGS = {
     Action.AUTOPAY_FALLBACK: (0,),
     Action.ADD_RATE: (2,),
     Action.CALENDAR: (0,),
+    Action.CREDIT: (0,),
 }
 _IDS = {
     Action.QUOTE_METHOD: (1,),
@@ -158,6 +169,9 @@ _IDS = {
     Action.AUTOPAY_TOGGLE: (0,),
     Action.AUTOPAY_METHOD: (0, 1),
     Action.AUTOPAY_FALLBACK: (0,),
+    Action.CREDIT_VIEW: (0,),
+    Action.CREDIT_FREEZE: (0,),
+    Action.CREDIT_LIMIT: (0,),
 }
 # Arguments that are one of a few words: (index, the words).
 _WORDS: dict[Action, tuple[int, frozenset[str]]] = {
@@ -208,3 +222,15 @@ def _in_range(args: list[str], index: int, lowest: int) -> bool:
         return True
     text = args[index]
     return text.isascii() and text.isdigit() and lowest <= int(text) <= MAX_INT
+
+
+def pattern_of(*actions: Action) -> Callable[[object], bool]:
+    """A callback-data pattern for a handler: well-formed data of one of ``actions``."""
+
+    def matches(data: object) -> bool:
+        try:
+            return isinstance(data, str) and decode(data).action in actions
+        except BadCallback:
+            return False
+
+    return matches

@@ -11,6 +11,7 @@ from core.domain.terms import MAX_PERIODS
 
 MAX_OPEN_PLANS = 20  # plans not yet paid off, per user
 MAX_PAYMENT_METHODS = 10  # payment methods not removed, per user
+MAX_CREDIT_LINES = 20  # credit lines (额度), per user: one per lender at most
 MAX_PLAN_PERIODS = MAX_PERIODS  # installments per plan
 MAX_PROVIDER_CHARS = 64
 MAX_TITLE_CHARS = 64  # a plan title as typed in /add or imported
@@ -21,6 +22,7 @@ MAX_FIRST_DUE_PAST_DAYS = 31 * MAX_PERIODS
 MAX_FIRST_DUE_AHEAD_DAYS = 366
 
 __all__ = [
+    "MAX_CREDIT_LINES",
     "MAX_FIRST_DUE_AHEAD_DAYS",
     "MAX_FIRST_DUE_PAST_DAYS",
     "MAX_METHOD_LABEL_CHARS",

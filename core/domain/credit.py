@@ -34,6 +34,11 @@ class CreditLine:
         return max(self.limit - self.used, ZERO)
 
 
+def same_provider(a: str, b: str) -> bool:
+    """Lenders compared as people type them: regardless of case and surrounding spaces."""
+    return a.strip().casefold() == b.strip().casefold()
+
+
 class CreditRefusal(StrEnum):
     FROZEN = "frozen"
     EXHAUSTED = "exhausted"

@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import CreditLineRow
 from core.db.uow import UnitOfWork
-from core.domain.credit import CreditLine, check_line_open, check_new_draw, outstanding_principal
+from core.domain.credit import (
+    CreditLine,
+    check_line_open,
+    check_new_draw,
+    outstanding_principal,
+    same_provider,
+)
 from core.domain.terms import PlanKind
 from core.services.books import LoadedPlan, load_plans
 from core.services.clock import local_date
@@ -36,7 +42,9 @@ async def credit_lines(
         CreditLine(
             row.provider,
             row.limit,
-            outstanding_principal([p.book for p in plans if p.row.provider == row.provider], on),
+            outstanding_principal(
+                [p.book for p in plans if same_provider(p.row.provider, row.provider)], on
+            ),
             row.frozen,
         )
         for row in rows

@@ -85,6 +85,7 @@ class Limit(StrEnum):
     OPEN_PLANS = "open_plans"
     PAYMENT_METHODS = "payment_methods"
     PLAN_PERIODS = "plan_periods"
+    CREDIT_LINES = "credit_lines"
 
 
 class LimitReached(ServiceError):

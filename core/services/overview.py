@@ -11,7 +11,13 @@ from sqlalchemy import select
 from core.db.models import CreditLineRow, PaymentMethodRow
 from core.db.uow import UnitOfWork
 from core.domain.autopay_cards import debit_order
-from core.domain.credit import CreditLine, CreditRecord, outstanding_principal, record_of
+from core.domain.credit import (
+    CreditLine,
+    CreditRecord,
+    outstanding_principal,
+    record_of,
+    same_provider,
+)
 from core.domain.ledger import PlanBook
 from core.domain.overview import Summary, summarize_open
 from core.domain.quotes import open_of
@@ -71,7 +77,9 @@ class OverviewBooks:
             CreditLine(
                 provider,
                 limit,
-                outstanding_principal([p.book for p in plans if p.provider == provider], on),
+                outstanding_principal(
+                    [p.book for p in plans if same_provider(p.provider, provider)], on
+                ),
                 frozen,
             )
             for provider, limit, frozen in self.credit_lines

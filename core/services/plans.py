@@ -11,7 +11,7 @@ from sqlalchemy import select
 from core.db.models import CreditLineRow, InstallmentRow, PlanRow
 from core.db.uow import UnitOfWork
 from core.domain.apr import annualized_rate
-from core.domain.credit import CreditLine, check_new_draw, outstanding_principal
+from core.domain.credit import CreditLine, check_new_draw, outstanding_principal, same_provider
 from core.domain.ledger import Parts
 from core.domain.schedule import ScheduledInstallment, Totals, build_schedule, schedule_totals
 from core.domain.status import InstallmentStatus, plan_positions
@@ -90,14 +90,13 @@ def _check_text(field_name: str, value: str, limit: int) -> str:
 
 
 async def credit_line(uow: UnitOfWork, user_id: int, provider: str, on: date) -> CreditLine | None:
-    row = await uow.session.scalar(
-        select(CreditLineRow).where(
-            CreditLineRow.user_id == user_id, CreditLineRow.provider == provider
-        )
-    )
+    """The user's line for ``provider`` (regardless of case), with what its plans use."""
+    rows = await uow.session.scalars(select(CreditLineRow).where(CreditLineRow.user_id == user_id))
+    row = next((r for r in rows if same_provider(r.provider, provider)), None)
     if row is None:
         return None
-    books = [p.book for p in await load_plans(uow.session, user_id) if p.row.provider == provider]
+    plans = await load_plans(uow.session, user_id)
+    books = [p.book for p in plans if same_provider(p.row.provider, row.provider)]
     return CreditLine(row.provider, row.limit, outstanding_principal(books, on), row.frozen)
 
 

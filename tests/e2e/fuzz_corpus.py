@@ -130,6 +130,7 @@ COMMANDS = (
     "/remind",
     "/export",
     "/calendar",
+    "/credit",
     "/help",
     "/faq",
     "/support",
