@@ -68,6 +68,9 @@ class Action(StrEnum):
     CREDIT_FREEZE = "kf"  # line id: freeze or unfreeze
     CREDIT_LIMIT = "kk"  # line id: asks the new limit
     CREDIT_ADD = "ka"
+    PLAN_RENAME = "pn"  # plan id: asks the new title
+    PLAN_DELETE = "pd"  # plan id: asks first
+    PLAN_DELETE_CONFIRM = "pk"  # plan id
     CALENDAR = "cd"  # (page of months)
     CALENDAR_FILE = "ci"  # the .ics file
     CALENDAR_LINK = "cu"  # (new): the subscription link, or a new one replacing it
@@ -129,6 +132,9 @@ _ARITY = {
     Action.CREDIT_VIEW: (1,),
     Action.CREDIT_FREEZE: (1,),
     Action.CREDIT_LIMIT: (1,),
+    Action.PLAN_RENAME: (1,),
+    Action.PLAN_DELETE: (1,),
+    Action.PLAN_DELETE_CONFIRM: (1,),
 }
 _PLAN_OR_LIST_PAGE = (Action.REPAY_PERIOD, Action.REPAY_PAYOFF)
 # Integer arguments (ids and pages), each within MAX_INT: a larger one overflows the
@@ -172,6 +178,9 @@ _IDS = {
     Action.CREDIT_VIEW: (0,),
     Action.CREDIT_FREEZE: (0,),
     Action.CREDIT_LIMIT: (0,),
+    Action.PLAN_RENAME: (0,),
+    Action.PLAN_DELETE: (0,),
+    Action.PLAN_DELETE_CONFIRM: (0,),
 }
 # Arguments that are one of a few words: (index, the words).
 _WORDS: dict[Action, tuple[int, frozenset[str]]] = {

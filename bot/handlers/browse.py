@@ -60,6 +60,12 @@ async def plan_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             pay.append(button(t(lang, "button.payoff"), Action.REPAY_PAYOFF, plan.plan_id))
         rows.append(pay)
     rows.append(button_row(t(lang, "button.plan_history"), Action.HISTORY_PAGE, 1, plan.plan_id))
+    rows.append(
+        [
+            button(t(lang, "button.rename"), Action.PLAN_RENAME, plan.plan_id),
+            button(t(lang, "button.delete"), Action.PLAN_DELETE, plan.plan_id),
+        ]
+    )
     rows.append(button_row(t(lang, "button.all_plans"), Action.MENU_PLANS))
     await show(update, plan_screen(lang, plan, page), InlineKeyboardMarkup(rows))
 

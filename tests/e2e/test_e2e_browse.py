@@ -69,3 +69,34 @@ async def test_one_plans_history_and_schedule_en(repaybot: RepayBot) -> None:
     await chat.tap("MacBook")
     paying = await chat.tap("Pay this period")
     assert paying.text.startswith("Choose how to pay (¥")
+
+
+async def test_rename_and_delete_a_plan_en(repaybot: RepayBot) -> None:
+    chat = repaybot.chat(1002, "en")
+    await chat.say("/plans")
+    await chat.tap("MacBook")
+    await chat.tap("Rename")
+    renamed = await chat.say("My MacBook")
+    assert renamed.text == "✅ Renamed to My MacBook."
+    back = await chat.tap("Back to the plan")
+    assert back.text.startswith("My MacBook")
+    # Only imported periods on it: it can go.
+    asked = await chat.tap("Delete")
+    assert asked.text.startswith("Delete My MacBook?")
+    cancel = await chat.tap("Cancel")
+    assert cancel.text.startswith("My MacBook")
+    await chat.tap("Delete")
+    gone = await chat.tap("Yes, delete it")
+    assert gone.text == "✅ Deleted My MacBook."
+    plans = await chat.tap("All plans")
+    assert "MacBook" not in "".join(_labels(plans))
+
+
+async def test_a_plan_paid_here_is_kept_zh(repaybot: RepayBot) -> None:
+    chat = repaybot.chat(1001)
+    await _pay_the_bill(chat, "本期账单", "招商银行", "确认还款")
+    await chat.say("/plans")
+    await chat.tap("Redmi")
+    kept = await chat.tap("删除")
+    assert kept.text.startswith("Redmi K70 Pro 16GB+512GB 无法删除：您已通过还款助手为它还过款")
+    assert _labels(kept) == ["返回分期"]
