@@ -48,6 +48,10 @@ class UpdateCalls:
     update_id: int
     visible: int = 0  # messages sent or edited, documents sent, ...
     answered: bool = False  # the callback query was answered
+    # A second answer is expected when the handling is tried again after a passing fault,
+    # or apologises after failing: the query was answered already and is not again. Any
+    # other second answer is a handler's bug, logged (the fuzz test fails on it).
+    second_answer_expected: bool = False
     state: ChatState | None = None  # the chat state as read for this update
     read_snapshot: str = ""
 
@@ -74,6 +78,8 @@ class TrackedRequest(HTTPXRequest):
         endpoint = url.rsplit("/", 1)[-1].lower()
         if calls is not None and endpoint == "answercallbackquery":
             if calls.answered:  # answered already: a second answer would be refused
+                if not calls.second_answer_expected:
+                    log.error("update %s: callback query answered twice", calls.update_id)
                 return 200, json.dumps({"ok": True, "result": True}).encode()
             calls.answered = True
         elif calls is not None and endpoint not in _INVISIBLE:
@@ -87,6 +93,14 @@ class TrackedRequest(HTTPXRequest):
             connect_timeout=connect_timeout,
             pool_timeout=pool_timeout,
         )
+
+
+def expect_second_answer() -> None:
+    """The handling of this update may answer its callback query again (an apology after
+    a failure): that answer is expected, not a bug."""
+    calls = _current.get()
+    if calls is not None:
+        calls.second_answer_expected = True
 
 
 def _user_key(update: object) -> int | None:
@@ -221,6 +235,8 @@ def resilient(callback: Callback) -> Callback:
                 shown = calls is not None and calls.visible != seen
                 if shown or not is_transient(exc) or time.monotonic() + delay > deadline:
                     raise
+                if calls is not None:
+                    calls.second_answer_expected = True
                 log.warning(
                     "update %s: passing database fault (%s); trying again in %.1f s",
                     getattr(update, "update_id", None),

@@ -15,6 +15,7 @@ from bot.deps import deps
 from bot.fit import visible_text
 from bot.jobs import retry_after
 from bot.texts import t
+from bot.update_flow import expect_second_answer
 from core.db.faults import is_transient
 from core.services.users import UserView, ensure_user, normalize_language, set_active
 
@@ -92,6 +93,7 @@ async def _apologise(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
     lang = guess_language(update, context)
     try:
         if update.callback_query:
+            expect_second_answer()  # the failed handler may have answered it already
             await update.callback_query.answer()
         passing = context.error is not None and is_transient(context.error)
         key = "common.busy" if passing else "common.error"

@@ -123,3 +123,27 @@ def test_postgresql_error_codes_decide() -> None:
     assert is_transient(PgError("57P01"))  # admin shutdown
     assert is_transient(PgError("08006"))  # connection failure
     assert not is_transient(PgError("23505"))  # unique violation: a bug, not a fault
+
+
+@pytest.mark.parametrize(("expected", "logged"), [(False, True), (True, False)])
+async def test_a_second_answer_to_a_callback_query_is_withheld_and_an_unexpected_one_logged(
+    caplog: pytest.LogCaptureFixture, expected: bool, logged: bool
+) -> None:
+    """Telegram refuses a second answer, so it is never sent; but only a retry or an
+    apology may make one: any other is a handler's bug, logged at ERROR (which the fuzz
+    test fails on)."""
+    from bot import update_flow
+
+    calls = update_flow.UpdateCalls(41, answered=True, second_answer_expected=expected)
+    token = update_flow._current.set(calls)
+    try:
+        status, body = await update_flow.TrackedRequest().do_request(
+            "http://127.0.0.1:9/botTOKEN/answerCallbackQuery", "POST"
+        )
+    finally:
+        update_flow._current.reset(token)
+    assert (status, body) == (200, b'{"ok": true, "result": true}')  # port 9: never reached
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert bool(errors) is logged
+    if logged:
+        assert errors[0].getMessage() == "update 41: callback query answered twice"
