@@ -74,8 +74,9 @@ from core.services.clock import local_date
 from core.services.limits import first_due_range
 from core.services.methods import MethodKind, add_method, set_autopay
 from core.services.plans import PlanDraft, add_plan
-from core.services.reminder_sweep import claim_chunk, record_outcome
+from core.services.reminder_sweep import claim_chunk
 from core.services.reminders import update_reminder_settings
+from core.services.send_outcomes import record_outcome
 from core.services.users import ensure_user
 from core.services.wakeups import Looked
 from tests.unit.reminder_oracle import due_reminders_oracle

@@ -47,7 +47,8 @@ from core.db.models import AT_ONCE, ReminderLogRow, User
 from core.db.uow import Database
 from core.domain.reminders import local_instant
 from core.services.autopay_sweep import run_due_autopays
-from core.services.reminder_sweep import DEFAULT_LEASE, claim_chunk, record_outcome
+from core.services.reminder_sweep import DEFAULT_LEASE, claim_chunk
+from core.services.send_outcomes import record_outcome
 from core.services.wakeups import is_due
 
 ZONE = "Asia/Shanghai"

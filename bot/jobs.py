@@ -36,12 +36,8 @@ from core.services.autopay_sweep import AutopayReceipt, run_due_autopays
 from core.services.chat_state import purge_processed_updates
 from core.services.quotes import purge_expired_quotes
 from core.services.reminder_rows import purge_settled
-from core.services.reminder_sweep import (
-    ReminderBatch,
-    claim_chunk,
-    record_outcome,
-    release,
-)
+from core.services.reminder_sweep import ReminderBatch, claim_chunk
+from core.services.send_outcomes import record_outcome, release
 from core.services.users import set_active
 from core.settings import Settings
 

@@ -16,13 +16,9 @@ from core.db.models import PaymentRow, ReminderLogRow
 from core.db.uow import Database
 from core.gateway.simulated import SimulatedCrash
 from core.services.autopay_sweep import AutopayReceipt, run_due_autopays
-from core.services.reminder_sweep import (
-    ReminderBatch,
-    claim_due_reminders,
-    record_outcome,
-    release,
-)
+from core.services.reminder_sweep import ReminderBatch, claim_due_reminders
 from core.services.reminders import update_reminder_settings
+from core.services.send_outcomes import record_outcome, release
 from core.services.users import set_active
 
 DUE = date(2026, 12, 5)

@@ -15,8 +15,9 @@ from core.db.uow import Database
 from core.domain.quotes import QuoteKind
 from core.domain.reminders import ReminderKind
 from core.services.reminder_rows import REMINDER_RETENTION, purge_settled
-from core.services.reminder_sweep import claim_chunk, claim_due_reminders, record_outcome
+from core.services.reminder_sweep import claim_chunk, claim_due_reminders
 from core.services.reminders import update_reminder_settings
+from core.services.send_outcomes import record_outcome
 from core.services.users import set_active
 from core.services.wakeups import wake
 
@@ -177,7 +178,7 @@ async def test_a_chunk_looks_at_so_many_users_and_leaves_the_rest_for_the_next(
 async def test_attempts_count_each_claim_once_and_only_a_lapsed_lease_warns(
     db: Database, make: Any, caplog: Any
 ) -> None:
-    from core.services.reminder_sweep import release
+    from core.services.send_outcomes import release
 
     user, _ = await make.user()
     await make.plan(user, make.fee_plan(first_due=DUE))

@@ -19,8 +19,9 @@ from core.db.uow import Database
 from core.domain.quotes import QuoteKind
 from core.domain.reminders import ReminderKind
 from core.services.autopay_sweep import run_due_autopays
-from core.services.reminder_sweep import ReminderBatch, claim_due_reminders, record_outcome
+from core.services.reminder_sweep import ReminderBatch, claim_due_reminders
 from core.services.reminders import update_reminder_settings
+from core.services.send_outcomes import record_outcome
 from core.services.snooze import SnoozeChoice, SnoozeResult, SnoozeStatus, snooze, snooze_until
 
 DUE = date(2026, 12, 5)

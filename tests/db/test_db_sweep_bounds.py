@@ -17,7 +17,8 @@ from core.limits import MAX_PLAN_PERIODS
 from core.services import autopay_sweep, overview, wakeups
 from core.services.autopay_sweep import run_due_autopays
 from core.services.limits import first_due_range
-from core.services.reminder_sweep import claim_chunk, record_outcome
+from core.services.reminder_sweep import claim_chunk
+from core.services.send_outcomes import record_outcome
 
 PLANS = 4  # all overdue since the earliest first due date: 240 installments
 

@@ -23,8 +23,9 @@ from core.db.models import PaymentRow
 from core.db.uow import Database
 from core.domain.reminders import ReminderKind
 from core.services.autopay_sweep import run_due_autopays
-from core.services.reminder_sweep import claim_due_reminders, record_outcome
+from core.services.reminder_sweep import claim_due_reminders
 from core.services.reminders import update_reminder_settings
+from core.services.send_outcomes import record_outcome
 
 NEW_YORK = "America/New_York"
 EST, EDT = timedelta(hours=-5), timedelta(hours=-4)

@@ -21,7 +21,8 @@ from sqlalchemy import select
 from core.db.models import PaymentRow, ReminderLogRow, User
 from core.db.uow import Database
 from core.services.autopay_sweep import AutopayReceipt, run_due_autopays
-from core.services.reminder_sweep import ReminderBatch, claim_chunk, record_outcome
+from core.services.reminder_sweep import ReminderBatch, claim_chunk
+from core.services.send_outcomes import record_outcome
 from core.services.snooze import SnoozeChoice, SnoozeStatus, snooze
 
 DUE = date(2026, 12, 5)

@@ -13,8 +13,9 @@ from core.db.uow import Database
 from core.domain.quotes import QuoteKind
 from core.services.autopay_sweep import run_due_autopays
 from core.services.methods import set_autopay
-from core.services.reminder_sweep import claim_due_reminders, release
+from core.services.reminder_sweep import claim_due_reminders
 from core.services.reminders import update_reminder_settings
+from core.services.send_outcomes import release
 from core.services.users import set_active
 from core.services.wakeups import MAX_SLEEP, is_due, wake
 
