@@ -69,9 +69,12 @@ async def _body(request: web.Request) -> object:
 async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refusals as JSON; the injected latency before anything but the controls."""
     bank = request.app[CONTEXT]
-    if bank.faults.latency and not request.path.startswith("/control/"):
-        await asyncio.sleep(bank.faults.latency)
     try:
+        if bank.faults.latency and not request.path.startswith("/control/"):
+            # The request is read first, as a slow provider has it: it goes on even
+            # when its caller gives up waiting (aiohttp drops an unread body then).
+            await request.read()
+            await asyncio.sleep(bank.faults.latency)
         return await handler(request)
     except BadRequest as exc:
         return _error(400, exc.reason)
