@@ -4,8 +4,12 @@ queries, and the refusal of malformed or oversized requests."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
 
-from tests.bank.bank_process import BankClient
+from tests.bank.bank_process import SECRET, BankClient
 
 
 async def test_an_account_is_opened_topped_up_read_and_closed(client: BankClient, ids: str) -> None:
@@ -125,3 +129,20 @@ async def test_malformed_requests_are_refused_with_a_reason_and_change_nothing(
     assert body["error"].startswith("body_too_large")
     assert await client.balance(card) == "50.00"
     assert await client.call("GET", f"/debits/{ids}-bad") == (404, {"error": "debit_not_found"})
+
+
+def test_the_command_refuses_to_start_off_loopback_or_without_a_secret(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "GATEWAY_SECRET"}
+    base = [sys.executable, "-m", "bot.cli", "bank", "--port", "0", "--db", str(tmp_path / "b.db")]
+    cases = [
+        (["--host", "0.0.0.0", "--secret", SECRET], "loopback only"),
+        ([], "a shared secret is needed"),
+        (["--secret", "short"], "at least 16 characters"),
+    ]
+    for flags, message in cases:
+        done = subprocess.run(
+            [*base, *flags], capture_output=True, text=True, env=env, timeout=30, check=False
+        )
+        assert (done.returncode, done.stdout) == (2, "")
+        assert message in done.stderr
+    assert not (tmp_path / "b.db").exists()

@@ -89,13 +89,13 @@ class BankServer:
     async def start(self) -> None:
         await create_tables(self.engine)
         await self.notifier.start()
-        self._runner = web.AppRunner(bank_app(self.context), access_log=None)
+        self._runner = web.AppRunner(bank_app(self.context), access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET6 if ":" in self.config.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.config.host, self.config.port))
         self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock, shutdown_timeout=1.0).start()
+        await web.SockSite(self._runner, sock).start()
         self._worker = asyncio.create_task(self._work())
 
     async def stop(self) -> None:
