@@ -57,6 +57,9 @@ async def test_a_reference_is_debited_once_and_answered_the_same(
     again = await client.debit(f"{ids}-r1", card, "30.50")
     assert first == again
     assert first[0] == 200
+    body = {"reference": f"{ids}-r1", "account": card, "amount": "30.50"}
+    async with client.session.post(client.url + "/debits", json=body) as response:
+        assert response.headers["Idempotent-Replayed"] == "true"
     assert (first[1]["status"], first[1]["balance_after"]) == ("succeeded", "69.50")
     assert await client.balance(card) == "69.50"
 
