@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import sandbox, simulate
 from bot.run import add_commands
 from core.cli import build_parser, dispatch
+from core.gateway.bank import command as bank
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -13,6 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     add_commands(parser.commands)
     sandbox.add_command(parser.commands)
     simulate.add_command(parser.commands)
+    bank.add_command(parser.commands)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already printed on stderr
