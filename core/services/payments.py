@@ -47,6 +47,7 @@ class PaymentKind(StrEnum):
     AUTO = "auto"
     PAYOFF = "payoff"
     IMPORTED = "imported"
+    SELF_REPORTED = "self_reported"  # paid in the lender's app; no money moved here
 
 
 class Outcome(StrEnum):
@@ -125,6 +126,13 @@ async def execute_payment(
         payment.status, payment.failure_reason = "failed", result.failure.value
         await uow.session.flush()
         return payment
+    await allocate(uow, payment, priced, now)
+    return payment
+
+
+async def allocate(uow: UnitOfWork, payment: PaymentRow, priced: Quote, now: datetime) -> None:
+    """A payment whose money arrived: its allocation lines (and a payoff's adjustments of
+    the periods it closes) written, it succeeded, plans it paid off closed. No commit."""
     for adjustment in priced.adjustments:
         installment = await uow.session.get(InstallmentRow, adjustment.key)
         assert installment is not None
@@ -142,8 +150,7 @@ async def execute_payment(
     )
     payment.status = "succeeded"
     await uow.session.flush()
-    await _close_paid_plans(uow, user_id, paid_on, now)
-    return payment
+    await _close_paid_plans(uow, payment.user_id, payment.paid_on, now)
 
 
 async def _close_paid_plans(uow: UnitOfWork, user_id: int, on: date, now: datetime) -> None:
