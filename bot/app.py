@@ -36,6 +36,7 @@ from bot.handlers import (
     cards,
     common,
     credit,
+    elsewhere,
     plan_edit,
     repay,
     snooze,
@@ -118,6 +119,8 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await credit.typed(update, context, question)
     elif question["what"] in plan_edit.QUESTIONS:
         await plan_edit.typed(update, context, question)
+    elif question["what"] in elsewhere.QUESTIONS:
+        await elsewhere.typed(update, context, question)
     else:
         awaiting.done(context)
         await basics.unknown(update, context)
@@ -216,6 +219,7 @@ def build_application(
     app.add_handler(CommandHandler("calendar", calendar.calendar))
     credit.register(app)
     plan_edit.register(app)
+    elsewhere.register(app)
     app.add_handler(CallbackQueryHandler(calendar.calendar, pattern=_is(Action.CALENDAR)))
     app.add_handler(CallbackQueryHandler(calendar.send_file, pattern=_is(Action.CALENDAR_FILE)))
     app.add_handler(CallbackQueryHandler(calendar.link, pattern=_is(Action.CALENDAR_LINK)))

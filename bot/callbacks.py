@@ -71,6 +71,10 @@ class Action(StrEnum):
     PLAN_RENAME = "pn"  # plan id: asks the new title
     PLAN_DELETE = "pd"  # plan id: asks first
     PLAN_DELETE_CONFIRM = "pk"  # plan id
+    ELSEWHERE = "ew"  # plan id: record a payment made in the lender's app
+    ELSEWHERE_KIND = "ek"  # plan id, period | payoff
+    ELSEWHERE_DATE = "ed"  # plan id, period | payoff | custom, amount in fen, days ago
+    ELSEWHERE_UNDO = "eu"  # payment id
     CALENDAR = "cd"  # (page of months)
     CALENDAR_FILE = "ci"  # the .ics file
     CALENDAR_LINK = "cu"  # (new): the subscription link, or a new one replacing it
@@ -135,6 +139,10 @@ _ARITY = {
     Action.PLAN_RENAME: (1,),
     Action.PLAN_DELETE: (1,),
     Action.PLAN_DELETE_CONFIRM: (1,),
+    Action.ELSEWHERE: (1,),
+    Action.ELSEWHERE_KIND: (2,),
+    Action.ELSEWHERE_DATE: (4,),
+    Action.ELSEWHERE_UNDO: (1,),
 }
 _PLAN_OR_LIST_PAGE = (Action.REPAY_PERIOD, Action.REPAY_PAYOFF)
 # Integer arguments (ids and pages), each within MAX_INT: a larger one overflows the
@@ -162,6 +170,7 @@ _INT_ARGS = {
     Action.ADD_RATE: (2,),
     Action.CALENDAR: (0,),
     Action.CREDIT: (0,),
+    Action.ELSEWHERE_DATE: (2, 3),
 }
 _IDS = {
     Action.QUOTE_METHOD: (1,),
@@ -181,6 +190,10 @@ _IDS = {
     Action.PLAN_RENAME: (0,),
     Action.PLAN_DELETE: (0,),
     Action.PLAN_DELETE_CONFIRM: (0,),
+    Action.ELSEWHERE: (0,),
+    Action.ELSEWHERE_KIND: (0,),
+    Action.ELSEWHERE_DATE: (0,),
+    Action.ELSEWHERE_UNDO: (0,),
 }
 # Arguments that are one of a few words: (index, the words).
 _WORDS: dict[Action, tuple[int, frozenset[str]]] = {
@@ -192,6 +205,8 @@ _WORDS: dict[Action, tuple[int, frozenset[str]]] = {
     Action.ADD_METHOD: (2, frozenset(Method)),
     Action.CALENDAR_LINK: (0, frozenset({"new"})),
     Action.CALENDAR_REVOKE: (0, frozenset({"c"})),
+    Action.ELSEWHERE_KIND: (1, frozenset({"period", "payoff"})),
+    Action.ELSEWHERE_DATE: (1, frozenset({"period", "payoff", "custom"})),
 }
 
 

@@ -59,6 +59,7 @@ async def plan_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if plan.payoff_allowed:
             pay.append(button(t(lang, "button.payoff"), Action.REPAY_PAYOFF, plan.plan_id))
         rows.append(pay)
+        rows.append(button_row(t(lang, "button.paid_elsewhere"), Action.ELSEWHERE, plan.plan_id))
     rows.append(button_row(t(lang, "button.plan_history"), Action.HISTORY_PAGE, 1, plan.plan_id))
     rows.append(
         [
