@@ -75,6 +75,7 @@ class Action(StrEnum):
     ELSEWHERE_KIND = "ek"  # plan id, period | payoff
     ELSEWHERE_DATE = "ed"  # plan id, period | payoff | custom, amount in fen, days ago
     ELSEWHERE_UNDO = "eu"  # payment id
+    ELSEWHERE_PICK = "ep"  # (page): which plan was paid in the lender's app
     CALENDAR = "cd"  # (page of months)
     CALENDAR_FILE = "ci"  # the .ics file
     CALENDAR_LINK = "cu"  # (new): the subscription link, or a new one replacing it
@@ -143,6 +144,7 @@ _ARITY = {
     Action.ELSEWHERE_KIND: (2,),
     Action.ELSEWHERE_DATE: (4,),
     Action.ELSEWHERE_UNDO: (1,),
+    Action.ELSEWHERE_PICK: (0, 1),
 }
 _PLAN_OR_LIST_PAGE = (Action.REPAY_PERIOD, Action.REPAY_PAYOFF)
 # Integer arguments (ids and pages), each within MAX_INT: a larger one overflows the
@@ -171,6 +173,7 @@ _INT_ARGS = {
     Action.CALENDAR: (0,),
     Action.CREDIT: (0,),
     Action.ELSEWHERE_DATE: (2, 3),
+    Action.ELSEWHERE_PICK: (0,),
 }
 _IDS = {
     Action.QUOTE_METHOD: (1,),

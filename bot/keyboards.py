@@ -34,6 +34,7 @@ def status_keyboard(lang: str) -> InlineKeyboardMarkup:
                 button(t(lang, "button.plans"), Action.MENU_PLANS),
                 button(t(lang, "button.history"), Action.MENU_HISTORY),
             ],
+            [button(t(lang, "button.paid_elsewhere"), Action.ELSEWHERE_PICK)],
         ]
     )
 

@@ -70,6 +70,7 @@ def reminder_keyboard(lang: str, *, snooze: bool = True) -> InlineKeyboardMarkup
     rows = [
         button_row(t(lang, "button.repay"), Action.MENU_REPAY),
         button_row(t(lang, "button.details"), Action.MENU_PLANS),
+        button_row(t(lang, "button.paid_elsewhere"), Action.ELSEWHERE_PICK),
     ]
     if snooze:
         rows.append(

@@ -12,9 +12,10 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot.callbacks import Action, decode, pattern_of
 from bot.deps import deps
+from bot.fit import page_of
 from bot.handlers import awaiting
 from bot.handlers.common import current_user, show, stale_button
-from bot.keyboards import button, button_row
+from bot.keyboards import button, button_row, page_nav
 from bot.texts import day, esc, money, t
 from core.domain.dates import DateError, parse_date
 from core.domain.quotes import QuoteKind
@@ -22,6 +23,7 @@ from core.money import AmountError, from_fen, parse_amount, to_fen
 from core.services.books import load_plans
 from core.services.clock import local_date
 from core.services.errors import AbovePayoff, InvalidInput, ServiceError
+from core.services.plans import list_plans
 from core.services.quotes import QuoteRequest, price
 from core.services.self_reported import record_paid_elsewhere, undo_paid_elsewhere
 
@@ -34,6 +36,25 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     actions = (Action.ELSEWHERE, Action.ELSEWHERE_KIND, Action.ELSEWHERE_DATE)
     app.add_handler(CallbackQueryHandler(pressed, pattern=pattern_of(*actions)))
     app.add_handler(CallbackQueryHandler(undo, pattern=pattern_of(Action.ELSEWHERE_UNDO)))
+    app.add_handler(CallbackQueryHandler(pick, pattern=pattern_of(Action.ELSEWHERE_PICK)))
+
+
+async def pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """From /status or a reminder: which plan was paid (a page of the open ones)."""
+    query = update.callback_query
+    assert query is not None
+    user = await current_user(update, context)
+    lang, data, d = user.language, decode(query.data), deps(context)
+    await query.answer()
+    async with d.db.uow() as uow:
+        plans = [p for p in await list_plans(uow, user.telegram_id, d.clock()) if p.outstanding]
+    if not plans:
+        await show(update, t(lang, "repay.nothing_due"), edit=False)
+        return
+    shown = page_of(plans, data.int_arg(0) if data.args else 1)
+    rows = [button_row(p.title, Action.ELSEWHERE, p.plan_id) for p in shown.items]
+    rows += page_nav(lang, shown, Action.ELSEWHERE_PICK)
+    await show(update, t(lang, "elsewhere.pick"), InlineKeyboardMarkup(rows))
 
 
 async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

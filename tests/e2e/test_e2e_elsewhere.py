@@ -63,3 +63,18 @@ async def test_a_typed_amount_and_day_en(repaybot: RepayBot) -> None:
     assert done.text.startswith("✅ Recorded: ¥100.00 paid in the lender's app on Nov 20, 2026")
     again = await chat.say("2026-11-20")  # no question is waiting any more
     assert "didn't understand" in again.text
+
+
+async def test_from_status_and_from_a_reminder(repaybot: RepayBot) -> None:
+    from tests.e2e.test_e2e_snooze import EN_TITLE, _first_reminder, sweeping
+
+    chat = repaybot.chat(1002, "en")
+    await sweeping(repaybot)
+    reminder = await _first_reminder(repaybot, 1002, EN_TITLE)
+    assert "I paid in the lender's app" in _labels(reminder)
+    await chat.say("/status")
+    picked = await chat.tap("I paid in the lender's app")
+    assert picked.text == "Which plan did you pay in the lender's app?"
+    assert _labels(picked) == ["Xiaomi 14 Ultra 16GB+512GB", "MacBook Air 13 M3"]
+    asked = await chat.tap("MacBook")
+    assert asked.text.startswith("What did you pay on MacBook Air 13 M3 in the lender's app?")

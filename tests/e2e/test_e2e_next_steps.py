@@ -71,7 +71,7 @@ async def test_a_reminders_buttons_open_new_messages(
     )
     assert kept.edit_date is None
     assert kept.text == reminder.text
-    assert len(_labels(kept)) == 5  # repay, details and the three snooze choices
+    assert len(_labels(kept)) == 6  # repay, details, paid elsewhere, three snooze choices
 
 
 async def test_a_receipts_buttons_open_new_messages(repaybot: RepayBot) -> None:

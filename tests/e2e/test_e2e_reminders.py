@@ -42,6 +42,7 @@ async def test_sweep_sends_one_consolidated_reminder_once(repaybot: RepayBot) ->
     assert [text for row in reminder.buttons for text, _ in row] == [
         "立即还款",
         "查看详情",
+        "我已在平台 App 还款",
         "⏰ 1 小时后",
         "今晚 8 点",
         "明天",

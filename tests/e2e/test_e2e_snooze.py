@@ -21,7 +21,7 @@ pytestmark = pytest.mark.journey  # also run on two webhook instances, see conft
 SWEEP = 0.1  # seconds between sweeps (real time); the clock they read is the test's
 ZH_TITLE, EN_TITLE = "还款提醒", "Repayment reminder"
 ZH_LINE = "• 小米备用金：2026年11月25日 应还 ¥458.40（还有 3 天）"
-ZH_BUTTONS = ["立即还款", "查看详情", "⏰ 1 小时后", "今晚 8 点", "明天"]
+ZH_BUTTONS = ["立即还款", "查看详情", "我已在平台 App 还款", "⏰ 1 小时后", "今晚 8 点", "明天"]
 ZH_STALE = "该按钮已失效，请重新开始（如 /repay）。"
 
 
@@ -122,7 +122,11 @@ async def test_snoozed_an_hour_comes_back_once_marked(repaybot: RepayBot) -> Non
     alert = await _snooze(repaybot, 1001, reminder.message_id, "sz:hour")
     assert alert.show_alert is True
     assert alert.text == "⏰ 好的，2026年11月22日 11:00 再提醒您一次。"
-    assert _labels(repaybot.emulator.chat_log(1001)[0]) == ["立即还款", "查看详情"]
+    assert _labels(repaybot.emulator.chat_log(1001)[0]) == [
+        "立即还款",
+        "查看详情",
+        "我已在平台 App 还款",
+    ]
     assert await _snoozes(repaybot, 1001) == [("pending", datetime(2026, 11, 22, 3, tzinfo=UTC))]
 
     repaybot.clock.advance(minutes=59)
@@ -242,6 +246,7 @@ async def test_english_user_snoozes_in_english(repaybot: RepayBot) -> None:
     assert _labels(reminder) == [
         "Repay now",
         "Details",
+        "I paid in the lender's app",
         "⏰ In 1 hour",
         "Tonight 8 pm",
         "Tomorrow",
