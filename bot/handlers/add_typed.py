@@ -17,7 +17,7 @@ from bot.texts import day, esc, money, t
 from core.domain.credit import CreditRefused
 from core.domain.dates import DateError, parse_date
 from core.domain.rates import RateError, read_rate
-from core.domain.terms import MAX_APR, MAX_FEE_RATE, Method, PlanKind, most_periods
+from core.domain.terms import HIGH_COST_APR, MAX_APR, MAX_FEE_RATE, Method, PlanKind, most_periods
 from core.limits import MAX_PLAN_PERIODS, MAX_PROVIDER_CHARS, MAX_TITLE_CHARS
 from core.money import AmountError, parse_amount
 from core.services.clock import local_date
@@ -156,7 +156,7 @@ def preview_text(lang: str, draft: PlanDraft) -> str:
     make no schedule."""
     preview = preview_plan(draft.terms())
     first = preview.schedule[0]
-    return t(
+    text = t(
         lang,
         "add.preview",
         title=esc(draft.title),
@@ -172,3 +172,6 @@ def preview_text(lang: str, draft: PlanDraft) -> str:
         total=money(preview.totals.total),
         apr=f"{preview.apr * 100:.2f}%",
     )
+    if preview.apr > HIGH_COST_APR:  # said before the plan is saved, not after
+        text += "\n" + t(lang, "add.high_cost", limit=f"{HIGH_COST_APR * 100:.0f}%")
+    return text

@@ -37,6 +37,9 @@ class PayoffPolicy(StrEnum):
 MAX_PERIODS = 60
 RATE_PLACES = 8  # rates are kept exactly, to at most this many decimal places
 MAX_APR = Decimal("0.36")  # the upper bound Chinese courts protect; anything above is refused
+# The line Chinese regulators draw for consumer credit: a plan whose annualized rate (IRR)
+# is above it is flagged as high-cost wherever its rate is shown before it is added.
+HIGH_COST_APR = Decimal("0.24")
 MAX_FEE_RATE = Decimal("0.03")  # per period
 MAX_GRACE_DAYS = 30
 # How long a new plan's first period (disbursement to first due date) may be. Interest
