@@ -29,6 +29,7 @@ from bot.handlers import (
     account,
     add_plan,
     add_steps,
+    advice,
     awaiting,
     basics,
     browse,
@@ -67,6 +68,7 @@ COMMANDS = (
     "plans",
     "history",
     "calendar",
+    "advice",
     "add",
     "credit",
     "cards",
@@ -220,6 +222,7 @@ def build_application(
     credit.register(app)
     plan_edit.register(app)
     elsewhere.register(app)
+    advice.register(app)
     app.add_handler(CallbackQueryHandler(calendar.calendar, pattern=_is(Action.CALENDAR)))
     app.add_handler(CallbackQueryHandler(calendar.send_file, pattern=_is(Action.CALENDAR_FILE)))
     app.add_handler(CallbackQueryHandler(calendar.link, pattern=_is(Action.CALENDAR_LINK)))

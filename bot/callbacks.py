@@ -76,6 +76,7 @@ class Action(StrEnum):
     ELSEWHERE_DATE = "ed"  # plan id, period | payoff | custom, amount in fen, days ago
     ELSEWHERE_UNDO = "eu"  # payment id
     ELSEWHERE_PICK = "ep"  # (page): which plan was paid in the lender's app
+    ADVICE = "av"  # (avalanche | snowball)
     CALENDAR = "cd"  # (page of months)
     CALENDAR_FILE = "ci"  # the .ics file
     CALENDAR_LINK = "cu"  # (new): the subscription link, or a new one replacing it
@@ -145,6 +146,7 @@ _ARITY = {
     Action.ELSEWHERE_DATE: (4,),
     Action.ELSEWHERE_UNDO: (1,),
     Action.ELSEWHERE_PICK: (0, 1),
+    Action.ADVICE: (0, 1),
 }
 _PLAN_OR_LIST_PAGE = (Action.REPAY_PERIOD, Action.REPAY_PAYOFF)
 # Integer arguments (ids and pages), each within MAX_INT: a larger one overflows the
@@ -210,6 +212,7 @@ _WORDS: dict[Action, tuple[int, frozenset[str]]] = {
     Action.CALENDAR_REVOKE: (0, frozenset({"c"})),
     Action.ELSEWHERE_KIND: (1, frozenset({"period", "payoff"})),
     Action.ELSEWHERE_DATE: (1, frozenset({"period", "payoff", "custom"})),
+    Action.ADVICE: (0, frozenset({"avalanche", "snowball"})),
 }
 
 

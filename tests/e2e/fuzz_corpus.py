@@ -131,6 +131,7 @@ COMMANDS = (
     "/export",
     "/calendar",
     "/credit",
+    "/advice",
     "/help",
     "/faq",
     "/support",

@@ -204,6 +204,7 @@ async def test_every_screen_of_the_largest_account_is_accepted(
         _fits(await chat.say(command))
     # The calendar: 20 plans due on the same days, summarised; later pages; the .ics file.
     _fits(await chat.say("/credit"))  # the most credit lines: one per plan's lender
+    _fits(await chat.say("/advice"))
     calendar = _fits(await chat.say("/calendar"))
     assert ("另有" if language == "zh" else "more") in calendar.text
     _fits(await _tap(chat, "cd:"))
