@@ -23,6 +23,7 @@ from bot.keyboards import (
     plans_keyboard,
     repay_keyboard,
 )
+from bot.quote_extras import with_extras
 from bot.screens import outcome_screen, quote_screen
 from bot.texts import esc, money, t
 from core.domain.quotes import QuoteKind
@@ -206,6 +207,7 @@ async def confirm_screen(
     text = quote_screen(
         user.language, quote, method, method_label(user.language, method), title, user.timezone
     )
+    text = with_extras(user.language, text, quote, plans)
     short = method.method_id if method.balance < quote.amount else None
     keyboard = confirm_keyboard(user.language, quote.quote_id, len(methods) > 1, short)
     await show(update, text, keyboard, edit=edit)

@@ -36,3 +36,26 @@ async def test_advice_en(repaybot: RepayBot) -> None:
     lines = [line for line in shown.text.splitlines() if re.match(r"\d+\. ", line)]
     assert lines[-1].startswith("2. MacBook")
     assert "Paying everything off today would save ¥" in shown.text
+
+
+async def test_the_confirm_screens_say_what_a_payoff_saves_and_what_an_amount_pays(
+    repaybot: RepayBot,
+) -> None:
+    chat = repaybot.chat(1001)
+    await chat.say("/payoff")
+    await chat.tap("Redmi")
+    payoff = await chat.tap("招商银行")
+    assert "现在提前结清，比按期还完剩余的 ¥2,143.28 省 ¥125.93。" in payoff.text
+    await chat.say("/repay")
+    await chat.tap("自定义金额")
+    await chat.say("600")
+    custom = await chat.tap("招商银行")
+    assert "这笔还款将还：" in custom.text
+    assert re.search(r"• .+ 第 \d+(–\d+)? 期：¥", custom.text)
+    en = repaybot.chat(1002, "en")
+    await en.say("/repay")
+    await en.tap("Custom amount")
+    await en.say("100")
+    screen = await en.tap("HSBC")
+    assert "It pays:" in screen.text
+    assert "• Xiaomi 14 Ultra 16GB+512GB, period 4: ¥100.00" in screen.text
