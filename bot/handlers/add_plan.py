@@ -23,6 +23,7 @@ from bot.handlers.add_steps import (
     AWAITING,
     BUTTON_STEPS,
     DRAFT,
+    ORDER,
     STEP_OF_FIELD,
     Step,
     plan_draft,
@@ -35,7 +36,10 @@ from bot.handlers.add_typed import answer_typed, credit_refusal, preview_text
 from bot.handlers.common import current_user, show
 from bot.texts import esc, limit_text, t
 from core.domain.credit import CreditRefused
+from core.domain.quick_plan import QuickPlan, read_plan
 from core.domain.terms import MAX_FIRST_PERIOD_DAYS, MIN_FIRST_PERIOD_DAYS, Method, PlanKind
+from core.limits import MAX_PROVIDER_CHARS, MAX_TITLE_CHARS
+from core.services.clock import local_date
 from core.services.draws import check_draw, closed_lines
 from core.services.errors import InvalidInput, LimitReached, NoCreditLine
 from core.services.limits import ensure_room_for_plan
@@ -122,8 +126,35 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             for c in closed
         ]
         notes.append(t(lang, "add.closed_lines", lines=t(lang, "add.list_separator").join(lines)))
-    context.user_data[DRAFT] = {"run": secrets.token_hex(3)}
-    await ask(update, context, lang, Step.PROVIDER, before="\n".join(notes))
+    draft: dict[str, Any] = {"run": secrets.token_hex(3)}
+    line = " ".join(context.args or [])
+    if line:  # "/add 花呗 3000 12期 0.6%": what the line says, then what it does not
+        draft |= quick_fields(read_plan(line, local_date(d.clock(), user.timezone)))
+    context.user_data[DRAFT] = draft
+    first = next((step for step in ORDER if step.value not in draft), Step.CONFIRM)
+    if line and first is Step.PROVIDER:
+        notes.append(t(lang, "add.quick_unread"))
+    await ask(update, context, lang, first, before="\n".join(notes))
+
+
+def quick_fields(quick: QuickPlan) -> dict[str, str]:
+    """The answers a one-line plan gives, as the steps store them (the lender's name is
+    its title too, until changed)."""
+    fields: dict[str, str] = {}
+    if quick.provider is not None:
+        fields["provider"] = quick.provider[:MAX_PROVIDER_CHARS]
+        fields["title"] = quick.provider[:MAX_TITLE_CHARS]
+        fields["kind"] = quick.kind.value
+    if quick.principal is not None:
+        fields["principal"] = str(quick.principal)
+    if quick.periods is not None:
+        fields["periods"] = str(quick.periods)
+    if quick.method is not None and quick.rate is not None:
+        fields["method"] = quick.method.value
+        fields["rate"] = str(quick.rate)
+    if quick.first_due is not None:
+        fields["first_due"] = quick.first_due.isoformat()
+    return fields
 
 
 async def typed(

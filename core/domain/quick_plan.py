@@ -1,0 +1,128 @@
+"""A plan typed on one line, the way people say it: "花呗 3000 12期 0.6%", "借呗 5000 6期
+年化18%", "Xiaomi 2999 12 periods 0.6% fee, first due Jan 5", "京东白条 1299 3期 免息 5号还".
+
+Pure and bounded: the line is cut to ``MAX_LINE`` characters and read once by a few
+regular expressions without nested repetition. What is not there is left out, and /add
+asks for it; nothing read is saved before the same preview and Save as every /add.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from core.domain.dates import due_date
+from core.domain.terms import Method, PlanKind
+
+MAX_LINE = 200
+FEE_RATE_AT_MOST = Decimal("0.03")  # a per-period fee rate above this is read as a year's
+_MONTHS = {
+    name: n
+    for n, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+        start=1,
+    )
+}
+_CASH = ("备用金", "借呗", "借款", "cash advance", "loan")
+_PERIODS = re.compile(r"(\d{1,3})\s*(?:期|个月|periods?|months?|instal(?:l)?ments?)", re.I)
+_RATE = re.compile(r"(年化|apr\s*|annual\s*)?(?<![\d.])(\d{1,3}(?:\.\d{1,4})?)\s*%", re.I)
+_FREE = re.compile(r"免息|0\s*利息|interest[- ]free|no interest", re.I)
+_DAY_ZH = re.compile(r"(?:每月)?(\d{1,2})\s*[号日]\s*还?")
+_MONTH_DAY_ZH = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*[号日]")
+_MONTH_DAY_EN = re.compile(
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})\b", re.I
+)
+_AMOUNT = re.compile(
+    r"(?<![\d.])[¥￥]?\s*(\d{1,8}(?:,\d{3})*(?:\.\d{1,2})?)(?![\d.]*\s*(?:%|期|个月|号|日|月|periods?|months?))",
+    re.I,
+)
+_PROVIDER = re.compile(r"^\s*([^\d¥￥\s,，]{1,64})")
+
+
+@dataclass(frozen=True, slots=True)
+class QuickPlan:
+    """What one line says; None where it says nothing."""
+
+    provider: str | None = None
+    principal: Decimal | None = None
+    periods: int | None = None
+    method: Method | None = None
+    rate: Decimal | None = None
+    first_due: date | None = None
+    kind: PlanKind = PlanKind.PURCHASE
+
+
+def read_plan(text: str, today: date) -> QuickPlan:
+    """The plan a line describes; dates are the next such day from ``today``."""
+    line = text[:MAX_LINE]
+    provider = _provider(line)
+    periods_match = _PERIODS.search(line)
+    periods = int(periods_match[1]) if periods_match else None
+    method, rate = _method_and_rate(line)
+    kind = PlanKind.CASH_ADVANCE if any(w in line.lower() for w in _CASH) else PlanKind.PURCHASE
+    return QuickPlan(
+        provider, _principal(line), periods, method, rate, _first_due(line, today), kind
+    )
+
+
+def _provider(line: str) -> str | None:
+    found = _PROVIDER.match(line)
+    if found is None:
+        return None
+    name = found[1].strip()
+    return name if re.search(r"\w", name) else None  # a name has a letter or a character
+
+
+def _principal(line: str) -> Decimal | None:
+    for found in _AMOUNT.finditer(line):
+        try:
+            value = Decimal(found[1].replace(",", ""))
+        except InvalidOperation:
+            continue
+        if value >= 1:
+            return value
+    return None
+
+
+def _method_and_rate(line: str) -> tuple[Method | None, Decimal | None]:
+    if _FREE.search(line):
+        return Method.INTEREST_FREE, Decimal("0")
+    found = _RATE.search(line)
+    if found is None:
+        return None, None
+    rate = Decimal(found[2]) / 100
+    if found[1] or rate > FEE_RATE_AT_MOST:  # "年化 18%": a year's rate
+        return Method.ANNUITY, rate
+    return Method.FEE_PER_PERIOD, rate  # "0.6%": a fee each period, as 分期 quote it
+
+
+def _first_due(line: str, today: date) -> date | None:
+    month_day = _MONTH_DAY_ZH.search(line)
+    if month_day is None:
+        english = _MONTH_DAY_EN.search(line)
+        if english is not None:
+            return _next(today, _MONTHS[english[1][:3].lower()], int(english[2]))
+    else:
+        return _next(today, int(month_day[1]), int(month_day[2]))
+    day_only = _DAY_ZH.search(line)
+    if day_only is not None:
+        day = int(day_only[1])
+        if 1 <= day <= 31:
+            this_month = due_date(today.replace(day=1), day, 1)
+            return this_month if this_month > today else due_date(today.replace(day=1), day, 2)
+    return None
+
+
+def _next(today: date, month: int, day: int) -> date | None:
+    """The next ``month``/``day`` after ``today`` (a leap day within four years); None
+    if there is no such day."""
+    for year in range(today.year, today.year + 5):
+        try:
+            found = date(year, month, day)
+        except ValueError:
+            continue
+        if found > today:
+            return found
+    return None
