@@ -48,6 +48,7 @@ from bot.handlers import (
 )
 from bot.handlers.awaiting import timeout_minutes
 from bot.observability import HealthServer
+from bot.provider import Provider
 from bot.ratelimit import TelegramRateLimiter
 from bot.texts import t
 from bot.update_flow import PerUserProcessor, TrackedRequest, admit, keep_state, resilient
@@ -271,6 +272,8 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     """Migrate, start /healthz and /metrics, then register the command menu."""
     deps: Deps = app.bot_data["deps"]
     await deps.db.migrate()
+    provider = app.bot_data["provider"] = Provider.from_settings(deps.settings)
+    health_port: int | None = None
     if deps.settings.http_port:
         health = HealthServer(
             deps.db,
@@ -278,6 +281,7 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
             sweep_seconds=app.bot_data["sweep_seconds"],
             updates_stuck=lambda: _updates_stuck(app),
             calendar_feed=lambda token: served_feed(deps.db, deps.clock, token),
+            provider_notifications=provider.notifications(deps.db, deps.clock),
         )
         try:
             await health.start(deps.settings.http_port, deps.settings.http_host)
@@ -287,6 +291,8 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
             )
         else:
             app.bot_data["health"] = health
+            health_port = health.port
+    deps.db.provider = await provider.start(provider.callback_url(health_port))
     for language in ("en", "zh"):
         commands = [BotCommand(c, t(language, f"menu.{c}")) for c in COMMANDS]
         await app.bot.set_my_commands(commands, language_code=language)
@@ -312,3 +318,7 @@ async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
     health: HealthServer | None = app.bot_data.pop("health", None)
     if health is not None:
         await health.stop()
+    provider: Provider | None = app.bot_data.pop("provider", None)
+    if provider is not None:
+        app.bot_data["deps"].db.provider = None
+        await provider.stop()

@@ -35,6 +35,7 @@ from core.failpoints import SEND_AFTER, SEND_BEFORE, failpoint
 from core.services.autopay_sweep import AutopayReceipt, run_due_autopays
 from core.services.chat_state import purge_processed_updates
 from core.services.quotes import purge_expired_quotes
+from core.services.reconcile import Reconciled, drive_intents, reconcile
 from core.services.reminder_rows import purge_settled
 from core.services.reminder_sweep import ReminderBatch, claim_chunk
 from core.services.send_outcomes import record_outcome, release
@@ -80,7 +81,8 @@ class BotSink:
 class SweepReport:
     """What one sweep did (the simulator prints it; the log and metrics count it)."""
 
-    receipts: list[AutopayReceipt] = field(default_factory=list)
+    receipts: list[AutopayReceipt] = field(default_factory=list)  # auto-repays settled at once
+    reconciled: Reconciled | None = None  # payments in flight checked with the provider
     delivered: list[tuple[ReminderBatch, int]] = field(default_factory=list)  # and message id
     failed: list[tuple[ReminderBatch, str]] = field(default_factory=list)  # and the reason
     retried: list[ReminderBatch] = field(default_factory=list)  # given back for later
@@ -148,7 +150,11 @@ async def run_sweep(
     started = time.perf_counter()
     report = SweepReport()
     async with db.uow() as uow:
-        report.receipts = await run_due_autopays(uow, now, settings.autopay_time)
+        intents = await run_due_autopays(uow, now, settings.autopay_time)
+    if db.provider is not None:  # started with the bot; until then intents wait their check
+        settled = await drive_intents(db, intents, now)
+        report.reconciled = await reconcile(db, now)
+        report.receipts = [s.receipt for s in settled if isinstance(s.receipt, AutopayReceipt)]
     while not state.paused(now):
         async with db.uow() as uow:
             lease = timedelta(seconds=settings.send_lease_seconds)

@@ -117,6 +117,15 @@ async def database_ok(db: Database) -> bool:
     return True
 
 
+NOTIFY_PATH = "/provider/notifications"  # where the payment provider's notifications arrive
+
+
+def _provider_state(db: Database) -> str:
+    if db.provider is None:
+        return "not started"
+    return "ok" if db.provider.reachable() else "not answering"
+
+
 class HealthServer:
     """``/healthz`` and ``/metrics`` on an aiohttp server of their own."""
 
@@ -128,10 +137,12 @@ class HealthServer:
         sweep_seconds: float,
         updates_stuck: Callable[[], str | None] = lambda: None,
         calendar_feed: Callable[[str], Awaitable[bytes | None]] | None = None,
+        provider_notifications: Callable[[web.Request], Awaitable[web.Response]] | None = None,
     ) -> None:
         self.db, self.metrics, self.sweep_seconds = db, metrics, sweep_seconds
         self.updates_stuck = updates_stuck
         self.calendar_feed = calendar_feed
+        self.provider_notifications = provider_notifications
         self.started = time.monotonic()
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -158,6 +169,9 @@ class HealthServer:
             "last_sweep_age_seconds": None if age is None else round(age, 3),
             "sweeps": "off" if not sweeping else ("ok" if sweep_ok else "stale"),
             "updates": "ok" if stuck is None else f"not handled: {stuck}",
+            # Reported, not held against the bot: payments wait in flight and settle once
+            # the provider answers again (core/services/reconcile.py).
+            "payment_provider": _provider_state(self.db),
         }
         if stuck is not None:
             log.error("health check: updates are not being handled: %s", stuck)
@@ -189,6 +203,8 @@ class HealthServer:
         app.router.add_get("/metrics", self._metrics)
         if self.calendar_feed is not None:
             app.router.add_get("/calendar/{token}.ics", self._calendar)
+        if self.provider_notifications is not None:
+            app.router.add_post(NOTIFY_PATH, self.provider_notifications)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)

@@ -25,6 +25,8 @@ def status_screen(
     s = view.summary
     lines = [t(lang, "status.title"), t(lang, "status.outstanding", amount=money(s.outstanding))]
     lines.append(t(lang, "status.current_bill", amount=money(s.current_bill)))
+    if view.in_flight:
+        lines.append(t(lang, "status.in_flight", amount=money(view.in_flight)))
     if s.next_due_date is not None:
         when = (
             day(s.next_due_date, lang) if today is None else near_day(s.next_due_date, today, lang)
@@ -129,6 +131,8 @@ def quote_screen(
 
 def outcome_screen(lang: str, outcome: PaymentOutcome, method_text: str) -> str:
     balance = money(outcome.method_balance or Decimal("0"))
+    if outcome.outcome is Outcome.PROCESSING:
+        return t(lang, "repay.processing", amount=money(outcome.amount), method=esc(method_text))
     if outcome.outcome is Outcome.SUCCEEDED:
         return t(
             lang,

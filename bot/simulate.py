@@ -37,6 +37,7 @@ from core.db.uow import Database
 from core.domain.dates import DateError, parse_date
 from core.domain.reminders import ReminderKind, local_instant
 from core.domain.status import InstallmentStatus, plan_positions
+from core.gateway.bank.embedded import running_bank
 from core.importer.load import ImportInvalid, import_data, read_file
 from core.importer.schema import ImportFile, date_message, validate
 from core.money import ZERO
@@ -152,17 +153,20 @@ async def simulate(
     with tempfile.TemporaryDirectory(prefix="repaybot-simulate-") as scratch:
         url = f"sqlite+aiosqlite:///{Path(scratch) / 'simulate.db'}"
         settings = settings.model_copy(update={"database_url": url})
-        db = Database.from_url(url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-        try:
-            await db.migrate()
-            await import_data(db, data, begin)
-            for now in await sweep_instants(db, model, settings, begin, days, step, every_step):
-                sink.now = now
-                report = await run_sweep(sink, db, settings, now, state)
-                events += sweep_events(report, sink, zones, now)
-            events += await day_end_events(db, model, start, days)
-        finally:
-            await db.dispose()
+        async with running_bank(Path(scratch) / "bank.db") as bank:
+            db = Database.from_url(url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+            db.provider = bank.link  # debits go to a sandbox bank of the simulation's own
+            try:
+                await db.migrate()
+                await import_data(db, data, begin)
+                instants = await sweep_instants(db, model, settings, begin, days, step, every_step)
+                for now in instants:
+                    sink.now = now
+                    report = await run_sweep(sink, db, settings, now, state)
+                    events += sweep_events(report, sink, zones, now)
+                events += await day_end_events(db, model, start, days)
+            finally:
+                await db.dispose()
     return sorted(events, key=Event.sort_key)
 
 

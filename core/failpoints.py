@@ -17,8 +17,9 @@ ENV = "REPAYBOT_FAILPOINTS"
 
 SEND_BEFORE = "send.before"  # a message is claimed (committed), not yet sent
 SEND_AFTER = "send.after"  # Telegram accepted the message; the outcome is not recorded
-PAYMENT_AFTER_DEBIT = "payment.after_debit"  # debited inside the payment's transaction
-PAYMENT_AFTER_COMMIT = "payment.after_commit"  # a confirm's payment committed, not yet shown
+PAYMENT_BEFORE_SUBMIT = "payment.before_submit"  # intent committed, provider not yet called
+PAYMENT_AFTER_SUBMIT = "payment.after_submit"  # the provider answered; not yet recorded
+PAYMENT_AFTER_COMMIT = "payment.after_commit"  # a confirm's payment settled, not yet shown
 
 
 def failpoint(name: str) -> None:

@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     # How long a handler keeps trying after a passing database fault before apologising.
     db_retry_seconds: float = Field(default=10, ge=0, le=120)
     max_topup: Decimal = Decimal("50000.00")
+    # The payment provider (docs/provider-api.md). Empty: `repaybot run` starts the sandbox
+    # provider in its own process, behind its HTTP API, with its own database file
+    # (BANK_DATABASE; default beside a SQLite DATABASE_URL, else data/bank.db).
+    gateway_url: str = ""
+    # Signs the provider's notifications (16+ characters); needed with GATEWAY_URL. With
+    # the embedded provider a random one is made at start when it is empty.
+    gateway_secret: SecretStr | None = None
+    bank_database: str = ""
     # /forget keeps payments and their allocation lines under a pseudonym (README "Privacy").
     forget_keeps_payment_records: bool = False
 

@@ -16,7 +16,7 @@ from bot.keyboards import button_row, choice_keyboard, method_label, page_nav
 from bot.method_use import removal_effects
 from bot.texts import esc, limit_text, money, t
 from core.money import AmountError, parse_amount
-from core.services.errors import InvalidInput, LimitReached, ServiceError
+from core.services.errors import InvalidInput, LimitReached, ProviderUnreachable, ServiceError
 from core.services.limits import ensure_room_for_method
 from core.services.methods import (
     MethodKind,
@@ -24,6 +24,7 @@ from core.services.methods import (
     add_method,
     list_methods,
     normalize_last4,
+    refresh_balances,
     remove_method,
     set_default,
     top_up,
@@ -42,12 +43,15 @@ async def cards(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         page = data.int_arg(0) if data.action is Action.CARDS and data.args else 1
         await query.answer()
     async with deps(context).db.uow() as uow:
+        fresh = await refresh_balances(uow, user.telegram_id)  # as the provider holds them
         methods = await list_methods(uow, user.telegram_id)
     shown = page_of(methods, page)
     rows = [button_row(_line(lang, m), Action.CARD_VIEW, m.method_id) for m in shown.items]
     rows += page_nav(lang, shown, Action.CARDS)
     rows.append(button_row(t(lang, "button.add_method"), Action.CARD_ADD))
     text = t(lang, "cards.title") if methods else t(lang, "cards.none")
+    if not fresh:
+        text += "\n" + t(lang, "cards.balances_stale")
     await show(update, text, InlineKeyboardMarkup(rows), edit=update.callback_query is not None)
 
 
@@ -226,6 +230,9 @@ async def _top_up(
     except InvalidInput:
         limit = money(d.settings.max_topup)
         await show(update, t(lang, "cards.topup_too_large", limit=limit), edit=False)
+        return
+    except ProviderUnreachable:
+        await show(update, t(lang, "common.provider_unreachable"), edit=False)
         return
     except ServiceError:
         awaiting.done(context)

@@ -28,6 +28,7 @@ from bot.screens import outcome_screen, quote_screen
 from bot.texts import esc, money, t
 from core.domain.quotes import QuoteKind
 from core.money import AmountError, parse_amount
+from core.services.confirm import confirm_quote
 from core.services.errors import (
     AbovePayoff,
     NoPaymentMethod,
@@ -41,7 +42,7 @@ from core.services.errors import (
 from core.services.methods import list_methods
 from core.services.overview import read_overview
 from core.services.payment_receipts import receipt_shown
-from core.services.payments import Outcome, confirm_quote
+from core.services.payments import Outcome
 from core.services.plans import list_plans
 from core.services.quotes import (
     QuoteRequest,
@@ -282,7 +283,8 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     label = method_label(lang, method) if method else ""
     after = outcome_keyboard(lang, outcome.failure_reason, quote.method_id)
     await show(update, outcome_screen(lang, outcome, label), after)
-    if outcome.payment_id is not None:  # shown (a repeat too): the sweep need not send it
+    settled = outcome.outcome is not Outcome.PROCESSING
+    if settled and outcome.payment_id is not None:  # shown (a repeat too): not sent again
         await _receipt_shown(d, user.telegram_id, outcome.payment_id)
 
 

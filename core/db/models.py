@@ -1,5 +1,5 @@
 """The tables. Balances are never stored twice: what an installment owes is derived
-from its charges and the allocation lines of succeeded payments."""
+from its charges and the allocation lines of payments that succeeded or are in flight."""
 
 from __future__ import annotations
 
@@ -89,7 +89,11 @@ class PaymentMethodRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     label: Mapped[str] = mapped_column(String(64))
     last4: Mapped[str | None] = mapped_column(String(4))
+    # The opening balance, then the balance as the provider last told it (the provider's
+    # account is the truth: core/services/provider_accounts.py).
     balance: Mapped[Decimal]
+    # The method's account at the payment provider, opened there on first use.
+    provider_account: Mapped[str | None] = mapped_column(String(64), unique=True)
     is_default: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
     removed_at: Mapped[datetime | None]
@@ -191,6 +195,15 @@ class PaymentRow(Base):
     paid_on: Mapped[date]
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+    # Our reference at the payment provider (its idempotency key); None for payments that
+    # move no money through it (imported, self-reported).
+    reference: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # While unsettled: when the sweep next asks the provider (core/services/reconcile.py).
+    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    checks: Mapped[int] = mapped_column(default=0)
+    # What settling needs besides the lines: a payoff's adjustments (with the values they
+    # replaced) and an auto-repay attempt's place among its attempts.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AllocationLineRow(Base):

@@ -1,8 +1,12 @@
-"""The unit of work: one session and one transaction; nothing is kept unless ``commit()``."""
+"""The unit of work: one session and one transaction; nothing is kept unless ``commit()``.
+
+It also hands out the link to the payment provider, which is *not* part of the
+transaction: whatever a service asks the provider happens whether or not it commits,
+so services commit what they intend before they call it (core/services/payment_flow.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -10,26 +14,32 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.db.engine import create_engine, session_factory
 from core.db.migrate import migrate
-from core.gateway.port import PaymentGateway
-from core.gateway.simulated import GatewayFaults, SimulatedGateway
+from core.gateway.link import ProviderLink
 
-GatewayFactory = Callable[[AsyncSession], PaymentGateway]
+
+class NoProvider(RuntimeError):
+    """Money was to move, but no payment provider is configured."""
 
 
 class UnitOfWork:
     session: AsyncSession
-    gateway: PaymentGateway
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], gateway_factory: GatewayFactory
+        self, sessions: async_sessionmaker[AsyncSession], provider: ProviderLink | None
     ) -> None:
         self._sessions = sessions
-        self._gateway_factory = gateway_factory
+        self._provider = provider
 
     async def __aenter__(self) -> Self:
         self.session = self._sessions()
-        self.gateway = self._gateway_factory(self.session)
         return self
+
+    @property
+    def provider(self) -> ProviderLink:
+        """The payment provider: outside this transaction (see the module's docstring)."""
+        if self._provider is None:
+            raise NoProvider("no payment provider is configured")
+        return self._provider
 
     async def __aexit__(
         self,
@@ -50,11 +60,12 @@ class UnitOfWork:
 
 
 class Database:
-    """An engine, its sessions and the gateway wiring: what services need to open a unit of work."""
+    """An engine, its sessions and the payment provider: what services need to open a
+    unit of work. ``provider`` is set once the provider is reachable (bot start-up)."""
 
-    def __init__(self, engine: AsyncEngine, faults: GatewayFaults | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, provider: ProviderLink | None = None) -> None:
         self.engine = engine
-        self.faults = faults or GatewayFaults()
+        self.provider = provider
         self._sessions = session_factory(engine)
 
     @classmethod
@@ -62,7 +73,7 @@ class Database:
         return cls(create_engine(url, busy_timeout_ms=busy_timeout_ms))
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self._sessions, lambda s: SimulatedGateway(s, self.faults))
+        return UnitOfWork(self._sessions, self.provider)
 
     async def migrate(self) -> None:
         await migrate(self.engine)

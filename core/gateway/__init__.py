@@ -1,1 +1,1 @@
-"""The payment-gateway port and its simulated adapter."""
+"""The payment-provider port, its HTTP client and the sandbox provider (``bank``)."""

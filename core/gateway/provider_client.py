@@ -13,51 +13,19 @@ notification or a later query.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 import aiohttp
 
+from core.gateway.port import (
+    DebitState,
+    DebitStatus,
+    OutcomeUnknown,
+    ProviderRefused,
+)
+
 DEFAULT_TIMEOUT = 10.0  # seconds for one call, connecting included
-
-
-class DebitStatus(StrEnum):
-    PROCESSING = "processing"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class DebitState:
-    """A debit as the provider holds it."""
-
-    reference: str
-    account: str
-    amount: Decimal
-    status: DebitStatus
-    failure_reason: str | None
-    balance_after: Decimal | None
-
-    @property
-    def settled(self) -> bool:
-        return self.status is not DebitStatus.PROCESSING
-
-
-class OutcomeUnknown(Exception):
-    """No answer was received (timeout, connection lost, a 5xx): what the provider did
-    is not known. Retry with the same reference, or query it."""
-
-
-class ProviderRefused(Exception):
-    """The provider refused the request itself (4xx): nothing was done. ``reason`` is
-    its error, e.g. ``reference_conflict``, ``account_not_found``."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"{status}: {reason}")
-        self.status = status
-        self.reason = reason
 
 
 class ProviderClient:
@@ -107,13 +75,13 @@ class ProviderClient:
         body["amount"] = _money(amount)
         if callback_url is not None:
             body["callback_url"] = callback_url
-        return _debit(await self._call("POST", "/debits", body))
+        return debit_state(await self._call("POST", "/debits", body))
 
     async def query_debit(self, reference: str) -> DebitState | None:
         """The debit under ``reference``; None when the provider never recorded one (it
         was never received, or refused before it was recorded)."""
         try:
-            return _debit(await self._call("GET", f"/debits/{reference}"))
+            return debit_state(await self._call("GET", f"/debits/{reference}"))
         except ProviderRefused as exc:
             if exc.status == 404 and exc.reason == "debit_not_found":
                 return None
@@ -148,7 +116,8 @@ def _money(amount: Decimal) -> str:
     return f"{amount.quantize(Decimal('0.01')):f}"
 
 
-def _debit(found: dict[str, Any]) -> DebitState:
+def debit_state(found: dict[str, Any]) -> DebitState:
+    """A debit as the provider's JSON writes it (answers and notifications)."""
     balance = found.get("balance_after")
     return DebitState(
         reference=str(found["reference"]),

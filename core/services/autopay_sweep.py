@@ -1,11 +1,12 @@
-"""The auto-repay half of a sweep: debit what is due from each plan's chosen method.
+"""The auto-repay half of a sweep: the intents to debit what is due from each plan's
+chosen method (the caller drives them through the provider: core/services/settlement.py).
 
 Attempts fall on the due date at the auto-repay hour, again at the retry hour that day,
 then daily at the auto-repay hour through the grace period; after that the installment
 is simply overdue. Each attempt has its own idempotency key, so it runs at most once
 however many sweeps or instances see it; after downtime only the latest missed attempt
 runs, and only within a day of its time. A plan may fall back to the default method
-when its own method fails.
+when its own method fails: settling the failed attempt creates the fallback's intent.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from core.domain.reminders import local_instant
 from core.domain.terms import MAX_GRACE_DAYS
 from core.services.books import LoadedPlan, load_open_plans, slices
 from core.services.clock import local_date
+from core.services.payment_flow import record_intent
 from core.services.payment_receipts import RECEIPT
-from core.services.payments import PaymentKind, execute_payment
+from core.services.payments import FAILED, PaymentKind
 
 RETRY_TIME = time(18, 0)
 # After downtime the latest missed attempt still runs if it is this recent; older ones
@@ -112,8 +114,9 @@ async def attempted_keys(uow: UnitOfWork, keys: list[str]) -> set[str]:
     return ran
 
 
-async def run_due_autopays(uow: UnitOfWork, now: datetime, at: time) -> list[AutopayReceipt]:
-    """Run every auto-debit whose attempt time has come; one transaction per attempt."""
+async def run_due_autopays(uow: UnitOfWork, now: datetime, at: time) -> list[int]:
+    """Record the intent of every auto-debit whose attempt time has come, one transaction
+    per user; their ids, for the caller to drive through the provider."""
     # The users due for a look (users.next_sweep_at is set to each attempt's time), then
     # which of them have an open auto-repay plan: two index lookups, where one query with
     # EXISTS left the plan to PostgreSQL's estimates (p99 151 ms in bench/sweep_cost.py).
@@ -130,13 +133,13 @@ async def run_due_autopays(uow: UnitOfWork, now: datetime, at: time) -> list[Aut
                 )
             )
         )
-    receipts: list[AutopayReceipt] = []
+    intents: list[int] = []
     for user_id in sorted(owners):
-        receipts += await _for_user(uow, user_id, now, at)
-    return receipts
+        intents += await _for_user(uow, user_id, now, at)
+    return intents
 
 
-async def _for_user(uow: UnitOfWork, user_id: int, now: datetime, at: time) -> list[AutopayReceipt]:
+async def _for_user(uow: UnitOfWork, user_id: int, now: datetime, at: time) -> list[int]:
     # Row-locked until the commit; on PostgreSQL a user another sweep holds is skipped
     # (that sweep is debiting them), so instances split the users instead of queueing.
     user = await uow.session.scalar(
@@ -149,7 +152,7 @@ async def _for_user(uow: UnitOfWork, user_id: int, now: datetime, at: time) -> l
         await uow.rollback()
         return []
     on = local_date(now, user.timezone)
-    receipts = []
+    intents = []
     # Only installments whose attempts can be pending now are read: an account's size
     # costs nothing here once its installments are past their grace (or not yet due).
     earliest, latest = attempt_window(now)
@@ -166,9 +169,11 @@ async def _for_user(uow: UnitOfWork, user_id: int, now: datetime, at: time) -> l
                 continue
             quote = Quote(QuoteKind.PERIOD, (AllocationLine(pos.ledger.key, pos.owed),))
             last = len(due) == len(slots)
-            receipts.append(await _attempt(uow, user, plan, quote, key, on, now, last))
+            payment = await _attempt(uow, user, plan, quote, key, on, now, last)
+            if payment is not None:
+                intents.append(payment)
     await uow.commit()
-    return receipts
+    return intents
 
 
 def attempt_window(now: datetime) -> tuple[date, date]:
@@ -180,7 +185,7 @@ def attempt_window(now: datetime) -> tuple[date, date]:
     return today - timedelta(days=MAX_GRACE_DAYS + 3), today + timedelta(days=1)
 
 
-async def _methods(uow: UnitOfWork, user_id: int, plan: PlanRow) -> list[PaymentMethodRow]:
+async def autopay_methods(uow: UnitOfWork, user_id: int, plan: PlanRow) -> list[PaymentMethodRow]:
     """The methods to debit, in order (``debit_order``)."""
     rows = await uow.session.scalars(
         select(PaymentMethodRow).where(
@@ -202,59 +207,51 @@ async def _attempt(
     on: date,
     now: datetime,
     last: bool,
-) -> AutopayReceipt:
-    methods = await _methods(uow, user.telegram_id, plan.row)
-    payment: PaymentRow | None = None
-    method: PaymentMethodRow | None = None
-    if not methods:
-        # Recorded like any failed attempt, so it is neither retried nor reported twice.
-        payment = PaymentRow(
-            user_id=user.telegram_id,
-            idempotency_key=key,
-            plan_id=plan.row.id,
-            kind=PaymentKind.AUTO.value,
-            amount=quote.total,
-            status="failed",
-            failure_reason=NO_METHOD,
-            paid_on=on,
-            created_at=now,
-            completed_at=now,
-        )
-        uow.session.add(payment)
-    for index, method in enumerate(methods):
-        payment = await execute_payment(
+) -> int | None:
+    """The attempt's intent on the plan's first method (its id); with no method to use, a
+    failed attempt recorded with its receipt, so it is neither retried nor told twice."""
+    methods = await autopay_methods(uow, user.telegram_id, plan.row)
+    if methods:
+        payment = await record_intent(
             uow,
             user_id=user.telegram_id,
-            method_id=method.id,
+            method_id=methods[0].id,
             priced=quote,
             kind=PaymentKind.AUTO,
-            key=key if index == 0 else f"{key}:fallback",
+            key=key,
             paid_on=on,
             now=now,
             plan_id=plan.row.id,
+            details={"last_attempt": last},
         )
-        if payment.status == "succeeded":
-            break
+        return payment.id
+    payment = PaymentRow(
+        user_id=user.telegram_id,
+        idempotency_key=key,
+        plan_id=plan.row.id,
+        kind=PaymentKind.AUTO.value,
+        amount=quote.total,
+        status=FAILED,
+        failure_reason=NO_METHOD,
+        paid_on=on,
+        created_at=now,
+        completed_at=now,
+    )
+    uow.session.add(payment)
     await uow.session.flush()
-    # Paid-off plans owe nothing: the open ones are all of what is still owed.
     loaded = await load_open_plans(uow.session, [user.telegram_id])
-    books = [p.book for p in loaded[user.telegram_id]]
-    succeeded = payment is not None and payment.status == "succeeded"
     receipt = AutopayReceipt(
         user_id=user.telegram_id,
         language=user.language,
         plan_title=plan.row.title,
         amount=quote.total,
-        succeeded=succeeded,
-        failure_reason=None if succeeded else (payment.failure_reason if payment else NO_METHOD),
-        method_label=method.label if method else None,
-        balance=method.balance if method else None,
-        outstanding=total_owed(books, on),
+        succeeded=False,
+        failure_reason=NO_METHOD,
+        method_label=None,
+        balance=None,
+        outstanding=total_owed([p.book for p in loaded[user.telegram_id]], on),
         last_attempt=last,
     )
-    # The receipt is queued in the payment's own transaction: a crash either loses both or
-    # keeps both, and the sweep's sender delivers it like any reminder.
-    assert payment is not None  # one attempt at least: a method's, or the no-method record
     uow.session.add(
         ReminderLogRow(
             user_id=user.telegram_id,
@@ -268,4 +265,4 @@ async def _attempt(
             payload=receipt.to_payload(),
         )
     )
-    return receipt
+    return None

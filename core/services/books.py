@@ -17,7 +17,10 @@ from core.domain.ledger import InstallmentLedger, Parts, PlanBook, Receipt
 from core.domain.schedule import ScheduledInstallment
 from core.domain.terms import Method, PayoffPolicy, PlanTerms
 
-SUCCEEDED = "succeeded"
+# The payments whose allocation lines count as paid: succeeded, and in flight (their
+# money is on its way; counting it keeps anything from asking for it again). Listed here,
+# not imported: core/services/payments.py builds on this module.
+COVERING = ("succeeded", "pending", "processing")
 T = TypeVar("T")
 RECEIPT_COLUMNS = (
     AllocationLineRow.installment_id,
@@ -184,7 +187,7 @@ async def _receipts_where(
         .join(PaymentRow, PaymentRow.id == AllocationLineRow.payment_id)
         .where(
             AllocationLineRow.installment_id.in_(installments),
-            PaymentRow.status == SUCCEEDED,
+            PaymentRow.status.in_(COVERING),
         )
         .order_by(PaymentRow.paid_on, AllocationLineRow.id)
     )

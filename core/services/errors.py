@@ -73,6 +73,10 @@ class MethodRemoved(ServiceError):
     code = "method_removed"
 
 
+class ProviderUnreachable(ServiceError):
+    """The payment provider did not answer; nothing is known to have changed."""
+
+
 class QuoteClosed(ServiceError):
     """The quote was replaced by a fresher one (expired or stale); confirm that one instead."""
 

@@ -1,8 +1,16 @@
-"""Payment methods (bank card, WeChat Pay, Alipay): add, remove, default, top up, auto-repay."""
+"""Payment methods (bank card, WeChat Pay, Alipay): add, remove, default, top up, auto-repay.
+
+Each method is an account at the payment provider (opened there on first use with the
+method's opening balance); its balance is the provider's, and the row keeps the last one
+the provider told (``refresh_balances`` asks again). Nothing asked of the provider runs
+inside a transaction.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
+import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,12 +21,16 @@ from sqlalchemy import select, update
 
 from core.db.models import PaymentMethodRow, PlanRow
 from core.db.uow import UnitOfWork
+from core.gateway.port import OutcomeUnknown, ProviderRefused
 from core.money import ZERO, AmountError, validate_amount
-from core.services.errors import InvalidInput, MethodRemoved, NotFound
+from core.services.errors import InvalidInput, MethodRemoved, NotFound, ProviderUnreachable
 from core.services.limits import ensure_room_for_method
+from core.services.payment_flow import account_of
 from core.services.quotes import usable_method
 from core.services.users import lock_user
 from core.services.wakeups import wake
+
+log = logging.getLogger(__name__)
 
 
 class MethodKind(StrEnum):
@@ -101,6 +113,7 @@ def new_method_row(
         label=label,
         last4=last4,
         balance=balance,
+        provider_account=f"m-{secrets.token_hex(12)}",
         is_default=False,
         created_at=now,
     )
@@ -174,28 +187,68 @@ async def remove_method(uow: UnitOfWork, user_id: int, method_id: int, now: date
         .execution_options(synchronize_session="fetch")
     )
     await uow.session.flush()
+    account = account_of(row)
     if was_default:
         remaining = await list_methods(uow, user_id)
         if remaining:
             await set_default(uow, user_id, remaining[0].method_id)
-            return
     await uow.commit()
+    try:  # never debited again by us; closing it at the provider makes sure of it
+        await uow.provider.close(account)
+    except (OutcomeUnknown, ProviderRefused):
+        log.warning("method %s removed; its account at the provider not closed", method_id)
 
 
 async def top_up(
     uow: UnitOfWork, user_id: int, method_id: int, amount: Decimal, limit: Decimal
 ) -> MethodView:
-    """Add money to a simulated balance; one top-up is at most ``limit``."""
+    """Add money to the method's account at the provider; one top-up is at most ``limit``.
+    ``ProviderUnreachable`` if the provider does not answer (asked twice, under one
+    reference: it counts once however many times it arrived)."""
     try:
         validate_amount(amount)
     except AmountError as exc:
         raise InvalidInput("amount", exc.problem.value) from exc
     if amount > limit:
         raise InvalidInput("amount", "too_large")
+    account = account_of(await _own(uow, user_id, method_id))
+    await uow.rollback()
+    reference = f"top-{secrets.token_hex(12)}"
+    for attempt in range(2):
+        try:
+            balance = await uow.provider.top_up(account, amount, reference)
+            break
+        except OutcomeUnknown as exc:
+            if attempt:
+                raise ProviderUnreachable() from exc
+        except ProviderRefused as exc:
+            if exc.reason == "account_closed":
+                raise MethodRemoved() from exc
+            raise
     row = await _own(uow, user_id, method_id)
-    await uow.gateway.top_up(row.id, amount)
+    row.balance = balance
     await uow.commit()
     return _view(row)
+
+
+async def refresh_balances(uow: UnitOfWork, user_id: int) -> bool:
+    """Ask the provider for the balance of each of the user's methods and keep it; False
+    when it did not answer for some (they keep the last balance it told)."""
+    accounts = {
+        m.method_id: account_of(await _own(uow, user_id, m.method_id))
+        for m in await list_methods(uow, user_id)
+    }
+    await uow.rollback()
+    found: dict[int, Decimal] = {}
+    for method_id, account in accounts.items():
+        try:
+            found[method_id] = await uow.provider.balance(account)
+        except (OutcomeUnknown, ProviderRefused):
+            log.warning("balance of method %s not read from the provider", method_id)
+    for method_id, balance in found.items():
+        (await _own(uow, user_id, method_id)).balance = balance
+    await uow.commit()
+    return len(found) == len(accounts)
 
 
 async def set_autopay(

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from core.db.models import CreditLineRow, PaymentMethodRow
+from core.db.models import CreditLineRow, PaymentMethodRow, PaymentRow
 from core.db.uow import UnitOfWork
 from core.domain.autopay_cards import debit_order
 from core.domain.credit import (
@@ -22,8 +22,10 @@ from core.domain.ledger import PlanBook
 from core.domain.overview import Summary, summarize_open
 from core.domain.quotes import open_of
 from core.domain.status import position
+from core.money import ZERO
 from core.services.books import load_plans
 from core.services.clock import local_date
+from core.services.payments import IN_FLIGHT
 from core.services.users import get_user
 
 
@@ -43,6 +45,7 @@ class Overview:
     record: CreditRecord
     autopay: tuple[AutopayView, ...]
     open_plans: int
+    in_flight: Decimal = ZERO  # payments the provider has not settled: counted as paid
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,7 @@ class OverviewBooks:
     credit_lines: tuple[tuple[str, Decimal, bool], ...]  # provider, limit, frozen
     method_labels: dict[int, str]
     default_method: int | None
+    in_flight: Decimal = ZERO
 
     def overview(self) -> Overview:
         on, plans = self.on, self.plans
@@ -94,6 +98,7 @@ class OverviewBooks:
             record_of(positions),
             autopay,
             len(open_plans),
+            self.in_flight,
         )
 
     def _autopay(self, plan: OverviewPlan) -> AutopayView:
@@ -144,7 +149,18 @@ async def read_overview(uow: UnitOfWork, user_id: int, now: datetime) -> Overvie
         tuple((provider, limit, frozen) for provider, limit, frozen in lines.all()),
         {row.id: row.label for row in methods},
         next((row.id for row in methods if row.is_default), None),
+        await in_flight(uow, user_id),
     )
+
+
+async def in_flight(uow: UnitOfWork, user_id: int) -> Decimal:
+    """What the user's payments still in flight at the provider add up to."""
+    total = await uow.session.scalar(
+        select(func.sum(PaymentRow.amount)).where(
+            PaymentRow.user_id == user_id, PaymentRow.status.in_(IN_FLIGHT)
+        )
+    )
+    return total if total is not None else ZERO
 
 
 async def status_overview(uow: UnitOfWork, user_id: int, now: datetime) -> Overview:

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, delete, exists, or_, select
 from core.db.models import AllocationLineRow, InstallmentRow, PaymentRow, PlanRow
 from core.db.uow import UnitOfWork
 from core.limits import MAX_TITLE_CHARS
+from core.services.books import COVERING
 from core.services.errors import InvalidInput, NotFound
 from core.services.payments import PaymentKind
 from core.services.users import lock_user
@@ -53,7 +54,7 @@ async def can_delete(uow: UnitOfWork, plan_id: int) -> bool:
         select(PaymentRow.id)
         .where(
             _touches(plan_id),
-            PaymentRow.status == "succeeded",
+            PaymentRow.status.in_(COVERING),
             PaymentRow.kind.in_(MONEY_MOVED),
         )
         .limit(1)

@@ -18,7 +18,7 @@ from sqlalchemy import Select, func, select
 from core.db.models import AllocationLineRow, InstallmentRow, PaymentRow
 from core.db.uow import UnitOfWork
 from core.domain.quotes import QuoteKind, total_owed
-from core.services.books import load_plans
+from core.services.books import COVERING, load_plans
 from core.services.clock import local_date
 from core.services.errors import InvalidInput, NotFound
 from core.services.payments import PaymentKind, allocate
@@ -106,7 +106,7 @@ async def undo_paid_elsewhere(uow: UnitOfWork, user_id: int, payment_id: int) ->
     later = await uow.session.scalar(
         select(PaymentRow.id).where(
             PaymentRow.id != payment.id,
-            PaymentRow.status == "succeeded",
+            PaymentRow.status.in_(COVERING),
             PaymentRow.id.in_(_payments_on(payment.plan_id)),
             (PaymentRow.paid_on > payment.paid_on)
             | ((PaymentRow.paid_on == payment.paid_on) & (PaymentRow.id > payment.id)),
@@ -141,7 +141,7 @@ def _payments_on(plan_id: int) -> Select[int]:
 async def _last_paid_on(uow: UnitOfWork, plan_id: int) -> date | None:
     found: date | None = await uow.session.scalar(
         select(func.max(PaymentRow.paid_on)).where(
-            PaymentRow.status == "succeeded", PaymentRow.id.in_(_payments_on(plan_id))
+            PaymentRow.status.in_(COVERING), PaymentRow.id.in_(_payments_on(plan_id))
         )
     )
     return found

@@ -80,7 +80,7 @@ async def test_upgrade_is_idempotent(db: Database) -> None:
     async with db.engine.connect() as connection:
         versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
         diff = await connection.run_sync(_schema_diff)
-    assert [tuple(row) for row in versions] == [("0009",)]
+    assert [tuple(row) for row in versions] == [("0010",)]
     assert diff == []
     async with db.uow() as uow:  # data survives a repeated upgrade
         assert await uow.session.scalar(select(func.count()).select_from(User)) == 1
@@ -279,7 +279,7 @@ async def test_instances_starting_together_on_a_new_postgresql_migrate_once() ->
             versions = list(
                 await uow.session.execute(text("SELECT version_num FROM alembic_version"))
             )
-        assert [tuple(row) for row in versions] == [("0009",)]
+        assert [tuple(row) for row in versions] == [("0010",)]
     finally:
         for db in engines:
             await db.dispose()
