@@ -32,10 +32,11 @@ from bot.ratelimit import Priority
 from bot.sweep_messages import message_markup, message_text
 from core.db.uow import Database
 from core.failpoints import SEND_AFTER, SEND_BEFORE, failpoint
-from core.services.autopay_sweep import AutopayReceipt, run_due_autopays
+from core.services.autopay_sweep import AutopayReceipt
+from core.services.reconcile import Reconciled, reconcile, run_autopays
 from core.services.chat_state import purge_processed_updates
 from core.services.quotes import purge_expired_quotes
-from core.services.reconcile import Reconciled, drive_intents, reconcile
+from core.services.reconcile import Reconciled, reconcile
 from core.services.reminder_rows import purge_settled
 from core.services.reminder_sweep import ReminderBatch, claim_chunk
 from core.services.send_outcomes import record_outcome, release
@@ -149,12 +150,8 @@ async def run_sweep(
     """
     started = time.perf_counter()
     report = SweepReport()
-    async with db.uow() as uow:
-        intents = await run_due_autopays(uow, now, settings.autopay_time)
-    if db.provider is not None:  # started with the bot; until then intents wait their check
-        settled = await drive_intents(db, intents, now)
-        report.reconciled = await reconcile(db, now)
-        report.receipts = [s.receipt for s in settled if isinstance(s.receipt, AutopayReceipt)]
+    report.receipts = await run_autopays(db, now, settings.autopay_time)
+    report.reconciled = await reconcile(db, now)
     while not state.paused(now):
         async with db.uow() as uow:
             lease = timedelta(seconds=settings.send_lease_seconds)

@@ -69,8 +69,10 @@ class Database:
         self._sessions = session_factory(engine)
 
     @classmethod
-    def from_url(cls, url: str, *, busy_timeout_ms: int = 5000) -> Database:
-        return cls(create_engine(url, busy_timeout_ms=busy_timeout_ms))
+    def from_url(
+        cls, url: str, *, busy_timeout_ms: int = 5000, provider: ProviderLink | None = None
+    ) -> Database:
+        return cls(create_engine(url, busy_timeout_ms=busy_timeout_ms), provider)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self._sessions, self.provider)

@@ -114,9 +114,15 @@ async def attempted_keys(uow: UnitOfWork, keys: list[str]) -> set[str]:
     return ran
 
 
-async def run_due_autopays(uow: UnitOfWork, now: datetime, at: time) -> list[int]:
+@dataclass
+class DueAutopays:
+    intents: list[int]  # payment ids, for the caller to drive through the provider
+    no_method: list[AutopayReceipt]  # attempts that failed at once: nothing to debit
+
+
+async def run_due_autopays(uow: UnitOfWork, now: datetime, at: time) -> DueAutopays:
     """Record the intent of every auto-debit whose attempt time has come, one transaction
-    per user; their ids, for the caller to drive through the provider."""
+    per user."""
     # The users due for a look (users.next_sweep_at is set to each attempt's time), then
     # which of them have an open auto-repay plan: two index lookups, where one query with
     # EXISTS left the plan to PostgreSQL's estimates (p99 151 ms in bench/sweep_cost.py).
@@ -133,13 +139,15 @@ async def run_due_autopays(uow: UnitOfWork, now: datetime, at: time) -> list[int
                 )
             )
         )
-    intents: list[int] = []
+    found = DueAutopays([], [])
     for user_id in sorted(owners):
-        intents += await _for_user(uow, user_id, now, at)
-    return intents
+        await _for_user(uow, user_id, now, at, found)
+    return found
 
 
-async def _for_user(uow: UnitOfWork, user_id: int, now: datetime, at: time) -> list[int]:
+async def _for_user(
+    uow: UnitOfWork, user_id: int, now: datetime, at: time, found: DueAutopays
+) -> None:
     # Row-locked until the commit; on PostgreSQL a user another sweep holds is skipped
     # (that sweep is debiting them), so instances split the users instead of queueing.
     user = await uow.session.scalar(
@@ -150,9 +158,8 @@ async def _for_user(uow: UnitOfWork, user_id: int, now: datetime, at: time) -> l
     )
     if user is None:
         await uow.rollback()
-        return []
+        return
     on = local_date(now, user.timezone)
-    intents = []
     # Only installments whose attempts can be pending now are read: an account's size
     # costs nothing here once its installments are past their grace (or not yet due).
     earliest, latest = attempt_window(now)
@@ -169,11 +176,12 @@ async def _for_user(uow: UnitOfWork, user_id: int, now: datetime, at: time) -> l
                 continue
             quote = Quote(QuoteKind.PERIOD, (AllocationLine(pos.ledger.key, pos.owed),))
             last = len(due) == len(slots)
-            payment = await _attempt(uow, user, plan, quote, key, on, now, last)
-            if payment is not None:
-                intents.append(payment)
+            attempt = await _attempt(uow, user, plan, quote, key, on, now, last)
+            if isinstance(attempt, int):
+                found.intents.append(attempt)
+            else:
+                found.no_method.append(attempt)
     await uow.commit()
-    return intents
 
 
 def attempt_window(now: datetime) -> tuple[date, date]:
@@ -207,7 +215,7 @@ async def _attempt(
     on: date,
     now: datetime,
     last: bool,
-) -> int | None:
+) -> int | AutopayReceipt:
     """The attempt's intent on the plan's first method (its id); with no method to use, a
     failed attempt recorded with its receipt, so it is neither retried nor told twice."""
     methods = await autopay_methods(uow, user.telegram_id, plan.row)
@@ -265,4 +273,4 @@ async def _attempt(
             payload=receipt.to_payload(),
         )
     )
-    return None
+    return receipt

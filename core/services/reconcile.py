@@ -20,13 +20,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select, update
 
 from core.db.models import PaymentRow
 from core.db.uow import Database, UnitOfWork
 from core.gateway.port import PROVIDER_UNAVAILABLE, DebitState, DebitStatus, OutcomeUnknown
+from core.services.autopay_sweep import AutopayReceipt, run_due_autopays
 from core.services.payment_flow import PAYMENT_LEASE, submission, submit
 from core.services.payments import IN_FLIGHT
 from core.services.settlement import Settled, drive_all, mark_processing, settle
@@ -147,3 +148,12 @@ async def drive_intents(db: Database, payment_ids: list[int], now: datetime) -> 
 
     await asyncio.gather(*(one(payment_id) for payment_id in payment_ids))
     return done
+
+
+async def run_autopays(db: Database, now: datetime, at: time) -> list[AutopayReceipt]:
+    """The sweep's auto-repay: the intents due (``run_due_autopays``), driven through the
+    provider; the receipts of those it settled at once (the rest settle later)."""
+    async with db.uow() as uow:
+        due = await run_due_autopays(uow, now, at)
+    settled = await drive_intents(db, due.intents, now)
+    return due.no_method + [s.receipt for s in settled if isinstance(s.receipt, AutopayReceipt)]

@@ -24,9 +24,12 @@ from core.db.models import CreditLineRow, PaymentMethodRow, PlanRow, QuoteRow
 from core.db.uow import Database
 from core.domain.quotes import QuoteKind
 from core.domain.terms import Method, PlanKind
+from core.gateway.bank.embedded import RunningBank, running_bank
+from core.services.confirm import confirm_quote
 from core.services.methods import MethodKind, add_method, top_up
+from core.services.payment_flow import account_of
 from core.services.payment_receipts import receipt_shown
-from core.services.payments import PaymentOutcome, confirm_quote
+from core.services.payments import PaymentOutcome
 from core.services.plans import PlanDraft, add_plan
 from core.services.quotes import QuoteRequest, QuoteView, create_quote
 from core.services.users import ensure_user
@@ -143,11 +146,20 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path}/repaybot.db"
 
 
+@pytest.fixture
+async def bank(tmp_path: Path) -> AsyncIterator[RunningBank]:
+    """A sandbox bank of the test's own (its HTTP API on loopback, its own database)."""
+    async with running_bank(tmp_path / "bank.db") as running:
+        yield running
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated, empty database on each backend."""
+async def db(
+    request: pytest.FixtureRequest, tmp_path: Path, bank: RunningBank
+) -> AsyncIterator[Database]:
+    """A migrated, empty database on each backend, paying through ``bank``."""
     if request.param == "sqlite":
-        database = Database.from_url(sqlite_url(tmp_path))
+        database = Database.from_url(sqlite_url(tmp_path), provider=bank.link)
         await database.migrate()
         try:
             yield database
@@ -156,7 +168,7 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
         return
     copies: PgCopies = request.getfixturevalue("pg_copies")
     name = await copies.take()
-    database = Database.from_url(copies.server.url_for(name))
+    database = Database.from_url(copies.server.url_for(name), provider=bank.link)
     try:
         yield database
     finally:
@@ -165,9 +177,9 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
 
 
 @pytest.fixture
-async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
+async def sqlite_db(tmp_path: Path, bank: RunningBank) -> AsyncIterator[Database]:
     """For the SQLite-only tests (PRAGMAs, busy timeout): a migrated file database."""
-    database = Database.from_url(sqlite_url(tmp_path))
+    database = Database.from_url(sqlite_url(tmp_path), provider=bank.link)
     await database.migrate()
     try:
         yield database
@@ -364,10 +376,11 @@ class Factory:
         return outcome
 
     async def balance(self, method_id: int) -> Decimal:
+        """The method's balance as the provider (the bank) holds it."""
         async with self.db.uow() as uow:
             row = await uow.session.get(PaymentMethodRow, method_id)
             assert row is not None
-            return row.balance
+            return await uow.provider.balance(account_of(row))
 
     async def count(self, model: Any, *where: Any) -> int:
         async with self.db.uow() as uow:

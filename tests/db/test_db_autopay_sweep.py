@@ -12,9 +12,10 @@ from sqlalchemy import select
 from core.db.models import PaymentRow
 from core.db.uow import Database
 from core.domain.status import InstallmentStatus
-from core.services.autopay_sweep import attempt_slots, run_due_autopays
+from core.services.autopay_sweep import attempt_slots
 from core.services.methods import remove_method, set_autopay, top_up
 from core.services.plans import get_plan
+from core.services.reconcile import run_autopays
 
 DUE = date(2026, 12, 5)
 TEN = time(10, 0)
@@ -24,8 +25,7 @@ DUE_SIX_PM = datetime(2026, 12, 5, 10, 0, 30, tzinfo=UTC)
 
 
 async def _run(db: Database, now: datetime) -> list[Any]:
-    async with db.uow() as uow:
-        return await run_due_autopays(uow, now, TEN)
+    return await run_autopays(db, now, TEN)
 
 
 async def _payments(db: Database) -> list[tuple[str, str, str | None]]:

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from core.db.models import PaymentRow, ReminderLogRow
 from core.db.uow import Database
-from core.gateway.simulated import SimulatedCrash
 from core.services.autopay_sweep import AutopayReceipt, run_due_autopays
+from core.services.payment_flow import PAYMENT_LEASE
+from core.services.reconcile import reconcile, run_autopays
 from core.services.reminder_sweep import ReminderBatch, claim_due_reminders
 from core.services.reminders import update_reminder_settings
 from core.services.send_outcomes import record_outcome, release
@@ -30,8 +31,7 @@ SWEEP_LOG = "core.services.reminder_sweep"
 
 
 async def _autopay(db: Database, now: datetime = DUE_TEN) -> list[AutopayReceipt]:
-    async with db.uow() as uow:
-        return await run_due_autopays(uow, now, TEN)
+    return await run_autopays(db, now, TEN)
 
 
 async def _sweep(db: Database, now: datetime) -> list[ReminderBatch]:
@@ -117,24 +117,28 @@ async def test_a_failed_debit_queues_a_failure_receipt(db: Database, make: Any) 
     assert row.payload["last_attempt"] is False
 
 
-async def test_a_crash_mid_debit_keeps_neither_payment_nor_receipt(db: Database, make: Any) -> None:
+async def test_a_crash_before_the_submit_is_settled_once_by_the_next_check(
+    db: Database, make: Any
+) -> None:
+    """The sweep committed the attempt's intent and died before calling the provider: the
+    next sweep after the lease submits it under its reference, once, with one receipt."""
     _, card = await _autopaying_user(make)
-    db.faults.crash_after_debit = True
-    try:
-        with pytest.raises(SimulatedCrash):
-            await _autopay(db)
-    finally:
-        db.faults.crash_after_debit = False
-    assert await _payments(db) == []
+    async with db.uow() as uow:
+        [intent] = (await run_due_autopays(uow, DUE_TEN, TEN)).intents  # then it dies
+    assert [p.status for p in await _payments(db)] == ["pending"]
     assert await _receipt_rows(db) == []
     assert await make.balance(card) == Decimal("500.00")
 
-    [receipt] = await _autopay(db, DUE_TEN + timedelta(minutes=1))  # the next sweep
+    assert await _autopay(db, DUE_TEN + timedelta(seconds=10)) == []  # no second attempt
+    later = DUE_TEN + PAYMENT_LEASE + timedelta(seconds=1)
+    assert (await reconcile(db, later)).settled == 1
+    assert (await reconcile(db, later + timedelta(minutes=5))).checked == 0
 
-    assert receipt.succeeded
     [payment] = await _payments(db)
+    assert (payment.id, payment.status) == (intent, "succeeded")
     [row] = await _receipt_rows(db)
     assert row.offset == payment.id
+    assert await make.balance(card) == Decimal("500.00") - payment.amount
 
 
 async def test_a_claimed_receipt_is_its_own_message_and_sent_once(db: Database, make: Any) -> None:

@@ -23,6 +23,10 @@ from core.db.uow import Database
 from core.domain.quotes import QuoteKind
 from core.domain.status import InstallmentStatus
 from core.domain.terms import PayoffPolicy
+from core.gateway.bank.embedded import RunningBank
+from core.gateway.bank.faults import Decline, Faults
+from core.gateway.bank.ledger import FailureReason
+from core.services.confirm import confirm_quote
 from core.services.errors import (
     AbovePayoff,
     InvalidInput,
@@ -32,12 +36,13 @@ from core.services.errors import (
     NothingToPay,
     Overpayment,
     PayoffNotAllowed,
+    QuoteClosed,
 )
 from core.services.history import list_payments
 from core.services.methods import MethodKind, add_method, remove_method
 from core.services.overview import status_overview
 from core.services.payment_receipts import RECEIPT_GRACE, PaymentReceipt, receipt_shown
-from core.services.payments import Outcome, QuoteClosed, confirm_quote
+from core.services.payments import Outcome
 from core.services.plans import get_plan
 from core.services.quotes import QuoteRequest, create_quote, get_quote, requote_with_method
 from core.services.reminder_sweep import ReminderBatch, claim_due_reminders
@@ -519,15 +524,16 @@ async def test_removed_method_is_never_debited(db: Database, make: Any, now: dat
     assert await _lines(db) == []
 
 
-async def test_gateway_unavailable_fails_cleanly(db: Database, make: Any, now: datetime) -> None:
+async def test_gateway_unavailable_fails_cleanly(
+    db: Database, bank: RunningBank, make: Any, now: datetime
+) -> None:
+    """The provider declines the debit as unavailable (its final answer, unlike an outage
+    that answers nothing): failed, nothing debited or allocated, the debt as it was."""
     user, card = await make.user(balance="500.00")
     await make.plan(user, make.fee_plan())
     quote = await make.quote(user, QuoteKind.BILL)
-    db.faults.unavailable = True
-    try:
-        outcome = await make.confirm(user, quote.quote_id)
-    finally:
-        db.faults.unavailable = False
+    bank.server.context.faults = Faults(declines=[Decline(FailureReason.PROVIDER_UNAVAILABLE)])
+    outcome = await make.confirm(user, quote.quote_id)
     assert outcome.outcome is Outcome.FAILED
     assert outcome.failure_reason == "gateway_unavailable"
     assert await make.balance(card) == Decimal("500.00")

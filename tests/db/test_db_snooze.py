@@ -18,7 +18,7 @@ from core.db.models import ReminderLogRow
 from core.db.uow import Database
 from core.domain.quotes import QuoteKind
 from core.domain.reminders import ReminderKind
-from core.services.autopay_sweep import run_due_autopays
+from core.services.reconcile import run_autopays
 from core.services.reminder_sweep import ReminderBatch, claim_due_reminders
 from core.services.reminders import update_reminder_settings
 from core.services.send_outcomes import record_outcome
@@ -325,8 +325,7 @@ async def test_a_receipt_is_not_a_reminder_to_snooze(db: Database, make: Any) ->
     user, _ = await make.user(balance="500.00")
     await make.plan(user, make.fee_plan(first_due=DUE, autopay=True))
     at_ten = datetime(2026, 12, 5, 2, 0, 30, tzinfo=UTC)  # 10:00:30 in Shanghai
-    async with db.uow() as uow:
-        [receipt] = await run_due_autopays(uow, at_ten, time(10, 0))
+    [receipt] = await run_autopays(db, at_ten, time(10, 0))
     batch = await _send(db, at_ten, MESSAGE)
     assert batch.receipt == receipt
     before = await _log(db)

@@ -15,8 +15,8 @@ from core.db.uow import Database
 from core.domain import status as status_module
 from core.limits import MAX_PLAN_PERIODS
 from core.services import autopay_sweep, overview, wakeups
-from core.services.autopay_sweep import run_due_autopays
 from core.services.limits import first_due_range
+from core.services.reconcile import run_autopays
 from core.services.reminder_sweep import claim_chunk
 from core.services.send_outcomes import record_outcome
 
@@ -51,8 +51,7 @@ async def test_installments_past_their_attempts_are_not_looked_at_again(
 
     monkeypatch.setattr(autopay_sweep, "attempt_slots", counted)
     monkeypatch.setattr(wakeups, "attempt_slots", counted)
-    async with db.uow() as uow:
-        assert await run_due_autopays(uow, now, autopay_sweep.RETRY_TIME) == []
+    assert await run_autopays(db, now, autopay_sweep.RETRY_TIME) == []
     async with db.uow() as uow:
         await claim_chunk(uow, now)
     # Every installment's grace ended weeks ago: no attempt is pending or to come.

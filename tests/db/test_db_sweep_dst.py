@@ -22,7 +22,7 @@ from sqlalchemy import select
 from core.db.models import PaymentRow
 from core.db.uow import Database
 from core.domain.reminders import ReminderKind
-from core.services.autopay_sweep import run_due_autopays
+from core.services.reconcile import run_autopays
 from core.services.reminder_sweep import claim_due_reminders
 from core.services.reminders import update_reminder_settings
 from core.services.send_outcomes import record_outcome
@@ -59,8 +59,7 @@ class Ticker:
     sent: int = 0  # messages so far: the next message id
 
     async def tick(self, now: datetime) -> None:
-        async with self.db.uow() as uow:
-            done = await run_due_autopays(uow, now, self.autopay_at)
+        done = await run_autopays(self.db, now, self.autopay_at)
         self.debits += [(now, r.succeeded) for r in done]
         async with self.db.uow() as uow:
             batches = await claim_due_reminders(uow, now, autopay_at=self.autopay_at)

@@ -20,7 +20,8 @@ from sqlalchemy import select
 
 from core.db.models import PaymentRow, ReminderLogRow, User
 from core.db.uow import Database
-from core.services.autopay_sweep import AutopayReceipt, run_due_autopays
+from core.services.autopay_sweep import AutopayReceipt
+from core.services.reconcile import run_autopays
 from core.services.reminder_sweep import ReminderBatch, claim_chunk
 from core.services.send_outcomes import record_outcome
 from core.services.snooze import SnoozeChoice, SnoozeStatus, snooze
@@ -38,7 +39,7 @@ CHUNK = 4  # users per claim: the instances take chunks in turn
 @pytest.fixture
 async def other(db: Database, db_url: str) -> AsyncIterator[Database]:
     """A second instance: its own engine on the same database as ``db``."""
-    second = Database.from_url(db_url)
+    second = Database.from_url(db_url, provider=db.provider)
     for database in (db, second):  # connected ahead, so both sweeps really start together
         connection = await database.engine.connect()
         await connection.close()
@@ -53,8 +54,7 @@ def _postgres(db: Database) -> bool:
 
 
 async def _autopay(database: Database, now: datetime) -> list[AutopayReceipt]:
-    async with database.uow() as uow:
-        return await run_due_autopays(uow, now, TEN)
+    return await run_autopays(database, now, TEN)
 
 
 async def _claim(database: Database, now: datetime) -> list[ReminderBatch]:

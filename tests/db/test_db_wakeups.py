@@ -11,8 +11,8 @@ from sqlalchemy import select
 from core.db.models import AT_ONCE, User
 from core.db.uow import Database
 from core.domain.quotes import QuoteKind
-from core.services.autopay_sweep import run_due_autopays
 from core.services.methods import set_autopay
+from core.services.reconcile import run_autopays
 from core.services.reminder_sweep import claim_due_reminders
 from core.services.reminders import update_reminder_settings
 from core.services.send_outcomes import release
@@ -89,8 +89,7 @@ async def test_an_auto_debit_attempt_is_a_reason_to_look(db: Database, make: Any
     await _sweep(db, ten, autopay_at=time(10, 0))
     assert await _next(db, user) == ten + timedelta(seconds=1)
     tick = ten + timedelta(seconds=30)  # the next sweep
-    async with db.uow() as uow:
-        [receipt] = await run_due_autopays(uow, tick, time(10, 0))
+    [receipt] = await run_autopays(db, tick, time(10, 0))
     assert receipt.succeeded
     await _sweep(db, tick, autopay_at=time(10, 0))
     # Paid (the receipt claimed): the 18:00 retry is moot; nothing else is due, so a day.

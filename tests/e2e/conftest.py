@@ -10,9 +10,11 @@ which hands the updates to them in turn."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,6 +32,7 @@ from bot.emulator.model import Message
 from bot.run import start_webhook, webhook_problems
 from bot.webhook_server import WebhookServer
 from core.db.uow import Database
+from core.gateway.bank.embedded import RunningBank, running_bank
 from core.importer.load import import_data
 from core.settings import Settings
 
@@ -178,7 +181,10 @@ class RepayBot:
 
     async def _poller(self) -> Instance:
         app = build_application(
-            self.settings, self.db, clock=self.clock, sweep_seconds=self.sweep_seconds
+            self._with_http_port(self.settings),
+            self.db,
+            clock=self.clock,
+            sweep_seconds=self.sweep_seconds,
         )
         self.handled.track(app)
         await app.initialize()
@@ -191,7 +197,9 @@ class RepayBot:
 
     async def _webhook_instance(self) -> Instance:
         """What ``repaybot webhook`` runs, on a port of its own."""
-        settings = self.settings.model_copy(update={"webhook_port": free_port()})
+        settings = self._with_http_port(self.settings).model_copy(
+            update={"webhook_port": free_port()}
+        )
         assert webhook_problems(settings) == []
         db = Database.from_url(
             settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
@@ -206,6 +214,13 @@ class RepayBot:
         server = await start_webhook(app, settings, host="127.0.0.1")
         await app.start()
         return Instance(app, db, f"http://127.0.0.1:{settings.webhook_port}", server)
+
+    @staticmethod
+    def _with_http_port(settings: Settings) -> Settings:
+        """Each instance serves HTTP_PORT (where the provider's notifications arrive)."""
+        if settings.http_port:
+            return settings
+        return settings.model_copy(update={"http_port": free_port()})
 
     async def stop(self) -> None:
         running, self.running = self.running, []
@@ -315,8 +330,15 @@ async def database_url(deployment: str, tmp_path: Path) -> AsyncIterator[str]:
         yield url
 
 
-def bot_settings(emulator: BotApiEmulator, url: str, *, webhooks: bool) -> Settings:
-    """The settings of the bot under test: the emulator, ``url``, webhooks or polling."""
+def bot_settings(
+    emulator: BotApiEmulator, url: str, *, webhooks: bool, bank: RunningBank | None = None
+) -> Settings:
+    """The settings of the bot under test: the emulator, ``url``, webhooks or polling; the
+    payment provider ``bank``, else the sandbox bank each instance starts (its database in
+    a scratch directory of its own)."""
+    provider: dict[str, Any] = {"bank_database": str(Path(tempfile.mkdtemp()) / "bank.db")}
+    if bank is not None:
+        provider = {"gateway_url": bank.server.url, "gateway_secret": bank.secret}
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         bot_token=TOKEN,  # type: ignore[arg-type]
@@ -326,6 +348,7 @@ def bot_settings(emulator: BotApiEmulator, url: str, *, webhooks: bool) -> Setti
         http_port=0,  # no health server unless a test asks for one
         webhook_url=HOOK if webhooks else "",
         webhook_secret=SECRET if webhooks else None,  # type: ignore[arg-type]
+        **provider,
     )
 
 
@@ -339,13 +362,17 @@ async def demo_database(url: str) -> Database:
 
 @pytest.fixture
 async def repaybot(
-    emulator: BotApiEmulator, deployment: str, database_url: str
+    emulator: BotApiEmulator, deployment: str, database_url: str, tmp_path: Path
 ) -> AsyncIterator[RepayBot]:
     webhooks = deployment == TWO_WEBHOOKS
-    settings = bot_settings(emulator, database_url, webhooks=webhooks)
-    db = await demo_database(database_url)
-    bot = RepayBot(emulator, db, settings, Clock(), instances=2 if webhooks else 1)
-    await bot.start()
-    yield bot
-    await bot.stop()
-    await db.dispose()
+    async with contextlib.AsyncExitStack() as stack:
+        bank = None
+        if webhooks:  # two bots, one bank (GATEWAY_URL), one PostgreSQL
+            bank = await stack.enter_async_context(running_bank(tmp_path / "bank.db"))
+        settings = bot_settings(emulator, database_url, webhooks=webhooks, bank=bank)
+        db = await demo_database(database_url)
+        bot = RepayBot(emulator, db, settings, Clock(), instances=2 if webhooks else 1)
+        await bot.start()
+        yield bot
+        await bot.stop()
+        await db.dispose()
