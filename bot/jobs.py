@@ -33,10 +33,9 @@ from bot.sweep_messages import message_markup, message_text
 from core.db.uow import Database
 from core.failpoints import SEND_AFTER, SEND_BEFORE, failpoint
 from core.services.autopay_sweep import AutopayReceipt
-from core.services.reconcile import Reconciled, reconcile, run_autopays
 from core.services.chat_state import purge_processed_updates
 from core.services.quotes import purge_expired_quotes
-from core.services.reconcile import Reconciled, reconcile
+from core.services.reconcile import Reconciled, reconcile, run_autopays
 from core.services.reminder_rows import purge_settled
 from core.services.reminder_sweep import ReminderBatch, claim_chunk
 from core.services.send_outcomes import record_outcome, release

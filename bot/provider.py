@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
@@ -27,7 +27,7 @@ from core.gateway.bank.server import BankConfig, BankServer
 from core.gateway.bank.signing import BadSignature, verify
 from core.gateway.link import ProviderLink
 from core.gateway.port import DebitState
-from core.gateway.provider_client import ProviderClient, debit_state
+from core.gateway.provider_client import DEFAULT_TIMEOUT, ProviderClient, debit_state
 from core.services.reconcile import drive_intents
 from core.services.settlement import settle
 from core.settings import Settings
@@ -98,9 +98,10 @@ class Provider:
             await self.bank.start()
             url = self.bank.url
             log.info("payment provider: the sandbox bank on %s (database %s)", url, database)
-        self._client = ProviderClient(url)
+        lease = self.settings.payment_lease_seconds
+        self._client = ProviderClient(url, timeout=min(DEFAULT_TIMEOUT, lease / 2))
         await self._client.__aenter__()
-        self.link = ProviderLink(self._client, callback_url)
+        self.link = ProviderLink(self._client, callback_url, timedelta(seconds=lease))
         return self.link
 
     async def stop(self) -> None:

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # the embedded provider a random one is made at start when it is empty.
     gateway_secret: SecretStr | None = None
     bank_database: str = ""
+    # How long a payment's submitter has to record the provider's answer before the sweep
+    # asks the provider about it (calls to the provider time out in half of it, at most 10 s).
+    payment_lease_seconds: float = Field(default=30, ge=2, le=3600)
     # /forget keeps payments and their allocation lines under a pseudonym (README "Privacy").
     forget_keeps_payment_records: bool = False
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import TypeVar
 
@@ -32,10 +33,17 @@ class Account:
     opening_balance: Decimal
 
 
+# How long a submitter has to record the provider's answer before the sweep asks the
+# provider itself: past the client's timeout, so the sweep rarely races a live submit (and
+# when it does, the reference makes the race harmless).
+DEFAULT_LEASE = timedelta(seconds=30)
+
+
 @dataclass
 class ProviderLink:
     provider: PaymentProvider
     callback_url: str | None = None
+    lease: timedelta = DEFAULT_LEASE
     _opened: set[str] = field(default_factory=set)
     last_unreachable: float | None = None  # monotonic time of the last unanswered call
     last_answered: float | None = None

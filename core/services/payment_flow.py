@@ -19,14 +19,14 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from core.db.models import PaymentMethodRow, PaymentRow
 from core.db.uow import UnitOfWork
 from core.domain.quotes import Quote
-from core.gateway.link import Account
+from core.gateway.link import DEFAULT_LEASE, Account
 from core.gateway.port import (
     PROVIDER_UNAVAILABLE,
     DebitState,
@@ -38,10 +38,7 @@ from core.services.payments import PENDING, PaymentKind, reserve
 
 log = logging.getLogger(__name__)
 
-# How long a submitter has to record the answer before the sweep asks the provider for
-# it: past the provider client's timeout, so the sweep rarely races a live submit (and
-# when it does, the reference makes the race harmless).
-PAYMENT_LEASE = timedelta(seconds=30)
+PAYMENT_LEASE = DEFAULT_LEASE  # unless the link says otherwise (PAYMENT_LEASE_SECONDS)
 
 
 def new_reference() -> str:
@@ -82,7 +79,7 @@ async def record_intent(
         paid_on=paid_on,
         created_at=now,
         reference=new_reference(),
-        next_check_at=now + PAYMENT_LEASE,
+        next_check_at=now + uow.provider.lease,
         checks=0,
         details=details,
     )

@@ -49,7 +49,9 @@ class Reconciled:
     unanswered: int = 0
 
 
-async def claim_due(uow: UnitOfWork, now: datetime, batch: int = BATCH) -> list[int]:
+async def claim_due(
+    uow: UnitOfWork, now: datetime, batch: int = BATCH, lease: timedelta = PAYMENT_LEASE
+) -> list[int]:
     """The in-flight payments whose check is due, oldest check first, each claimed for a
     lease (its next check moved past it). Commits."""
     due = list(
@@ -65,7 +67,7 @@ async def claim_due(uow: UnitOfWork, now: datetime, batch: int = BATCH) -> list[
     claimed = await uow.session.scalars(
         update(PaymentRow)
         .where(PaymentRow.id.in_(due), PaymentRow.next_check_at <= now)
-        .values(next_check_at=now + PAYMENT_LEASE)
+        .values(next_check_at=now + lease)
         .returning(PaymentRow.id)
     )
     found = sorted(claimed.all())
@@ -76,7 +78,7 @@ async def claim_due(uow: UnitOfWork, now: datetime, batch: int = BATCH) -> list[
 async def reconcile(db: Database, now: datetime, *, batch: int = BATCH) -> Reconciled:
     """Check every in-flight payment that is due (at most ``batch``)."""
     async with db.uow() as uow:
-        due = await claim_due(uow, now, batch)
+        due = await claim_due(uow, now, batch, uow.provider.lease)
     report = Reconciled(checked=len(due))
     gate = asyncio.Semaphore(CONCURRENCY)
 

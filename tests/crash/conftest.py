@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 
@@ -30,6 +31,8 @@ from bot.emulator.model import Message
 from core.db.models import PaymentMethodRow, PaymentRow, ReminderLogRow
 from core.db.uow import Database
 from core.failpoints import ENV as FAILPOINTS_ENV
+from core.gateway.port import ProviderRefused
+from core.gateway.provider_client import ProviderClient
 from core.importer.load import import_data
 from core.services.reminders import update_reminder_settings
 from core.settings import Settings
@@ -42,6 +45,9 @@ try:
     from tests.pg import database_url_for
 except ModuleNotFoundError:  # bare `pytest`: the repository root is not on sys.path
     from pg import database_url_for  # type: ignore[no-redef]
+from tests.bank.bank_process import SECRET as BANK_SECRET  # noqa: E402 - after sys.path
+from tests.bank.bank_process import BankProcess  # noqa: E402
+from tests.e2e.conftest import free_port  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "123456:TEST-token"
@@ -50,6 +56,7 @@ CARD = "Crash Bank"
 BALANCE = Decimal("5000.00")
 SWEEP_SECONDS = 0.5
 LEASE_SECONDS = 2
+PAYMENT_LEASE_SECONDS = 3  # a payment's check is due this long after its intent
 WAIT = 20.0  # seconds: the longest a test waits for the bot to do something
 STOP_WAIT = 10.0  # seconds: for a process or the emulator to stop; a hang fails, never blocks
 # APScheduler's line after each run of the repeating job: counts the sweeps a process made.
@@ -198,6 +205,8 @@ class CrashLab:
     database_url: str
     noon: Noon
     autopay_time: time
+    bank: BankProcess
+    http_port: int  # the same for every run: the bank's notifications go there
     runs: list[BotProcess] = field(default_factory=list)
 
     def env(self, failpoints: str) -> dict[str, str]:
@@ -213,7 +222,10 @@ class CrashLab:
             "SWEEP_SECONDS": str(SWEEP_SECONDS),
             "SEND_LEASE_SECONDS": str(LEASE_SECONDS),
             "AUTOPAY_TIME": self.autopay_time.strftime("%H:%M"),
-            "HTTP_PORT": "0",  # no health server: parallel runs would fight over its port
+            "HTTP_PORT": str(self.http_port),
+            "GATEWAY_URL": self.bank.url,  # a real `repaybot bank` process of the test's own
+            "GATEWAY_SECRET": BANK_SECRET,
+            "PAYMENT_LEASE_SECONDS": str(PAYMENT_LEASE_SECONDS),
             FAILPOINTS_ENV: failpoints,
         }
         return env
@@ -277,12 +289,30 @@ class CrashLab:
 
     # -- what the database and the chat say ---------------------------------------------------
     async def balance(self) -> Decimal:
+        """The card's balance as the bank holds it (its opening balance until the bot first
+        used it and so opened its account there)."""
         async with self.db.uow() as uow:
-            found = await uow.session.scalar(
-                select(PaymentMethodRow.balance).where(PaymentMethodRow.label == CARD)
-            )
-        assert found is not None
-        return found
+            found = (
+                await uow.session.execute(
+                    select(PaymentMethodRow.provider_account, PaymentMethodRow.balance).where(
+                        PaymentMethodRow.label == CARD
+                    )
+                )
+            ).one()
+        account, opening = found
+        assert account is not None
+        async with ProviderClient(self.bank.url) as client:
+            try:
+                return await client.balance(account)
+            except ProviderRefused as exc:
+                if exc.reason != "account_not_found":
+                    raise
+                return Decimal(opening)
+
+    async def bank_fault(self, faults: dict[str, Any]) -> None:
+        url = self.bank.url + "/control/faults"
+        async with aiohttp.ClientSession() as session, session.post(url, json=faults) as answer:
+            assert answer.status == 200, await answer.text()
 
     async def payments(self) -> list[Paid]:
         """Every payment but the imported ones, in id order."""
@@ -322,7 +352,8 @@ async def lab(tmp_path: Path, database_url: str) -> AsyncIterator[CrashLab]:
     url = database_url
     db = Database.from_url(url)
     emulator = BotApiEmulator()
-    crash_lab = CrashLab(emulator, db, tmp_path, url, noon, noon.minutes_ago(3))
+    bank = BankProcess(tmp_path / "bank.db", "--retry-base", "0.2", "--retry-cap", "1").start()
+    crash_lab = CrashLab(emulator, db, tmp_path, url, noon, noon.minutes_ago(3), bank, free_port())
     try:
         await db.migrate()
         await emulator.start()
@@ -334,6 +365,7 @@ async def lab(tmp_path: Path, database_url: str) -> AsyncIterator[CrashLab]:
             try:
                 await asyncio.wait_for(emulator.stop(), STOP_WAIT)
             finally:
+                bank.stop()
                 await db.dispose()
 
 

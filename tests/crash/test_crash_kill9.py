@@ -11,13 +11,22 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from core.failpoints import PAYMENT_AFTER_COMMIT, PAYMENT_AFTER_DEBIT, SEND_AFTER, SEND_BEFORE
+import pytest
+
+from core.failpoints import (
+    PAYMENT_AFTER_COMMIT,
+    PAYMENT_AFTER_SUBMIT,
+    PAYMENT_BEFORE_SUBMIT,
+    SEND_AFTER,
+    SEND_BEFORE,
+)
 from tests.crash.conftest import (
     BALANCE,
     LEASE_SECONDS,
     RECLAIM_WARNING,
     SWEEP_SECONDS,
     USER_ID,
+    WAIT,
     BotProcess,
     CrashLab,
     eventually,
@@ -29,6 +38,7 @@ BALANCE_AFTER = "¥4,900.00"  # the card after one debit of the installment
 REMINDER = "Repayment reminder"
 AUTO_RECEIPT = "Auto-repay succeeded"
 MANUAL_RECEIPT = "Payment succeeded"
+PROCESSING = "Payment processing"
 LATER_RECEIPT = "The payment you confirmed at"  # a confirm's receipt sent by the sweep
 MORE_SWEEPS = 4  # after the outcome: one more lease runs out meanwhile
 
@@ -103,16 +113,24 @@ async def test_kill_after_send_sends_at_most_one_logged_duplicate(lab: CrashLab)
     await _stop_cleanly(restarted)
 
 
-async def test_kill_mid_autopay_debits_once_and_sends_one_receipt(lab: CrashLab) -> None:
+@pytest.mark.parametrize("point", [PAYMENT_BEFORE_SUBMIT, PAYMENT_AFTER_SUBMIT])
+async def test_kill_mid_autopay_debits_once_and_sends_one_receipt(
+    lab: CrashLab, point: str
+) -> None:
+    """Killed with the attempt's intent committed, before the bank was called or after it
+    debited: the restarted bot's check (after the payment lease) settles it from the
+    bank — submitting it again under its reference if the bank never got it."""
     # Due today, auto-repay three minutes ago, and a due-today reminder two minutes ago
     # that must not go out once the installment is paid.
     await lab.add_user(
         first_due=lab.noon.today, autopay=True, reminders=True, remind_at=lab.noon.minutes_ago(2)
     )
-    crashed = await lab.start(PAYMENT_AFTER_DEBIT)
+    crashed = await lab.start(point)
     await crashed.killed()
-    assert await lab.payments() == []
-    assert await lab.balance() == BALANCE
+    [intent] = await lab.payments()
+    assert (intent.kind, intent.status, intent.amount) == ("auto", "pending", INSTALLMENT)
+    debited = INSTALLMENT if point == PAYMENT_AFTER_SUBMIT else Decimal(0)
+    assert await lab.balance() == BALANCE - debited
     assert await lab.log_rows() == []  # no receipt queued, no reminder claimed
     assert lab.messages() == []
 
@@ -135,7 +153,7 @@ async def _paid_once_by_autopay(lab: CrashLab) -> None:
     [payment] = await lab.payments()
     assert (payment.kind, payment.status, payment.amount) == ("auto", "succeeded", INSTALLMENT)
     assert payment.idempotency_key.startswith("auto:")
-    assert await lab.balance() == BALANCE - INSTALLMENT
+    assert await lab.balance() == BALANCE - INSTALLMENT  # the bank's ledger and ours agree
     [receipt] = lab.messages()  # the receipt, and no reminder of the paid installment
     assert AUTO_RECEIPT in receipt.text
     assert BALANCE_AFTER in receipt.text
@@ -144,39 +162,67 @@ async def _paid_once_by_autopay(lab: CrashLab) -> None:
     assert (row.status, row.message_id) == ("sent", receipt.message_id)
 
 
-async def test_kill_mid_manual_payment_then_the_same_confirm_pays_once(lab: CrashLab) -> None:
-    await lab.add_user(first_due=lab.noon.today, autopay=False, reminders=False)
-    emulator = lab.emulator
-    crashed = await lab.start(PAYMENT_AFTER_DEBIT)
-    await crashed.wait_for_log("Application started")
-    chat = Chat(emulator, USER_ID)
+async def _confirm_the_bill(lab: CrashLab) -> tuple[Chat, int, int]:
+    """/repay, Current bill, Confirm: the chat, the confirmation's message id, the press."""
+    chat = Chat(lab.emulator, USER_ID)
     await chat.say("/repay")
     await chat.tap("Current bill")  # one card: straight to the confirmation
     assert "Please confirm" in chat.last().text
     message_id, confirm = chat.button("Confirm")
-    pressed = await emulator.press(USER_ID, message_id, callback_data=confirm)
-    await crashed.killed()
-    assert emulator.callback_answers(pressed) == []  # it died before answering
-    assert await lab.payments() == []
-    assert await lab.balance() == BALANCE
-    assert "Please confirm" in chat.last().text  # no receipt: the button is still there
+    pressed = await lab.emulator.press(USER_ID, message_id, callback_data=confirm)
+    return chat, message_id, pressed
 
-    restarted = await lab.start()
-    after = emulator.seq
-    again = await emulator.press(USER_ID, message_id, callback_data=confirm)
-    assert (await emulator.wait_for_answer(again, timeout=20)).accepted
-    await emulator.wait_for_bot(USER_ID, after=after, timeout=20)
-    await _quiet_for_a_while(restarted)
+
+async def _paid_once_by_hand(lab: CrashLab) -> None:
     [payment] = await lab.payments()
     assert (payment.kind, payment.status, payment.amount) == ("manual", "succeeded", INSTALLMENT)
     assert payment.idempotency_key.startswith("quote:")
-    assert await lab.balance() == BALANCE - INSTALLMENT
-    receipt = chat.last()
-    assert receipt.message_id == message_id  # the confirmation became the receipt
-    assert MANUAL_RECEIPT in receipt.text
+    assert await lab.balance() == BALANCE - INSTALLMENT  # the bank's ledger and ours agree
+    [receipt] = lab.messages(MANUAL_RECEIPT)
     assert BALANCE_AFTER in receipt.text
-    assert len(lab.messages(MANUAL_RECEIPT)) == 1
+
+
+@pytest.mark.parametrize("point", [PAYMENT_BEFORE_SUBMIT, PAYMENT_AFTER_SUBMIT])
+async def test_kill_mid_manual_payment_settles_it_once_and_tells_the_user(
+    lab: CrashLab, point: str
+) -> None:
+    """Killed around the submit of a confirmed payment: the user's tap got no answer; the
+    restarted bot settles the payment from the bank and sends its receipt."""
+    await lab.add_user(first_due=lab.noon.today, autopay=False, reminders=False)
+    crashed = await lab.start(point)
+    await crashed.wait_for_log("Application started")
+    chat, _, pressed = await _confirm_the_bill(lab)
+    await crashed.killed()
+    assert lab.emulator.callback_answers(pressed) == []  # it died before answering
+    [intent] = await lab.payments()
+    assert (intent.kind, intent.status) == ("manual", "pending")
+    debited = INSTALLMENT if point == PAYMENT_AFTER_SUBMIT else Decimal(0)
+    assert await lab.balance() == BALANCE - debited
+
+    restarted = await lab.start()
+    await eventually(lambda: bool(lab.messages(MANUAL_RECEIPT)), "the receipt", restarted)
+    await _quiet_for_a_while(restarted)
+    await _paid_once_by_hand(lab)
+    assert LATER_RECEIPT in chat.last().text  # a message of its own, after the restart
     await _stop_cleanly(restarted)
+
+
+async def test_a_lost_answer_shows_processing_then_the_receipt(lab: CrashLab) -> None:
+    """The bank debits but its answer never arrives: the user is told the payment is
+    processing; the bank's notification or the sweep's query settles it, once."""
+    await lab.add_user(first_due=lab.noon.today, autopay=False, reminders=False)
+    run = await lab.start()
+    await run.wait_for_log("Application started")
+    await lab.bank_fault({"answer_lost": {"times": 1, "mode": "drop"}})
+    _, message_id, pressed = await _confirm_the_bill(lab)
+    assert (await lab.emulator.wait_for_answer(pressed, timeout=WAIT)).accepted
+    await eventually(lambda: PROCESSING in lab.messages()[-1].text, "processing", run)
+    await eventually(lambda: bool(lab.messages(MANUAL_RECEIPT)), "the receipt", run)
+    await _quiet_for_a_while(run)
+    await _paid_once_by_hand(lab)
+    [shown] = lab.messages(PROCESSING)
+    assert shown.message_id == message_id  # the confirmation said so, then the receipt came
+    await _stop_cleanly(run)
 
 
 async def test_kill_after_the_confirm_commits_tells_the_outcome_once_after_the_restart(
