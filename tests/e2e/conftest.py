@@ -33,6 +33,7 @@ from bot.run import start_webhook, webhook_problems
 from bot.webhook_server import WebhookServer
 from core.db.uow import Database
 from core.gateway.bank.embedded import RunningBank, running_bank
+from core.gateway.bank.server import BankServer
 from core.importer.load import import_data
 from core.settings import Settings
 
@@ -160,6 +161,25 @@ class RepayBot:
     sweep_seconds: float = 0  # the reminder sweep is off unless a test turns it on
     chats: dict[int, Chat] = field(default_factory=dict)
     handled: Handled = field(default_factory=Handled)
+    shared_bank: RunningBank | None = None  # the instances' GATEWAY_URL, when several
+
+    def bank(self) -> BankServer:
+        """The payment provider the bot pays through (the one it started, or the shared one)."""
+        if self.shared_bank is not None:
+            return self.shared_bank.server
+        assert self.app is not None
+        server: BankServer = self.app.bot_data["provider"].bank
+        return server
+
+    def provider_secret(self) -> str:
+        assert self.app is not None
+        secret: str = self.app.bot_data["provider"].secret
+        return secret
+
+    def http_url(self) -> str:
+        """The first instance's HTTP_PORT (health, calendar, provider notifications)."""
+        assert self.app is not None
+        return f"http://127.0.0.1:{self.app.bot_data['health'].port}"
 
     @property
     def apps(self) -> list[Application]:  # type: ignore[type-arg]
@@ -372,6 +392,7 @@ async def repaybot(
         settings = bot_settings(emulator, database_url, webhooks=webhooks, bank=bank)
         db = await demo_database(database_url)
         bot = RepayBot(emulator, db, settings, Clock(), instances=2 if webhooks else 1)
+        bot.shared_bank = bank
         await bot.start()
         yield bot
         await bot.stop()
