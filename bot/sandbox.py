@@ -84,6 +84,8 @@ async def run_sandbox(
         emulator.state.next_update_id = await _last_update_id(db) + 1
         app = build_application(settings, db, clock=clock, sweep_seconds=sweep_seconds)
         await app.initialize()
+        assert app.post_init is not None  # as run_polling does: the payment provider, the menu
+        await app.post_init(app)
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0, timeout=1)
@@ -121,6 +123,8 @@ async def run_sandbox(
             await app.updater.stop()
             await app.stop()
             await app.shutdown()
+            if app.post_shutdown is not None:
+                await app.post_shutdown(app)
             await db.dispose()
     return 0
 

@@ -45,6 +45,15 @@ PENDING, PROCESSING, SUCCEEDED, FAILED = "pending", "processing", "succeeded", "
 IN_FLIGHT = (PENDING, PROCESSING)
 
 
+class PaymentFailure(StrEnum):
+    """Why a payment failed, as records and messages name it."""
+
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    METHOD_REMOVED = "method_removed"  # the provider: card_removed
+    RISK_REFUSED = "risk_refused"
+    GATEWAY_UNAVAILABLE = "gateway_unavailable"  # the provider: provider_unavailable
+
+
 class Outcome(StrEnum):
     PROCESSING = "processing"  # sent to the provider; its outcome is not known yet
     SUCCEEDED = "succeeded"

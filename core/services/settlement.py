@@ -43,6 +43,7 @@ from core.services.payments import (
     IN_FLIGHT,
     PROCESSING,
     SUCCEEDED,
+    PaymentFailure,
     PaymentKind,
     close_paid_plans,
     release,
@@ -53,7 +54,10 @@ from core.services.users import lock_user
 log = logging.getLogger(__name__)
 
 # The provider's failure reasons, as our records and messages name them.
-OUR_REASONS = {CARD_REMOVED: "method_removed", PROVIDER_UNAVAILABLE: "gateway_unavailable"}
+OUR_REASONS = {
+    CARD_REMOVED: PaymentFailure.METHOD_REMOVED.value,
+    PROVIDER_UNAVAILABLE: PaymentFailure.GATEWAY_UNAVAILABLE.value,
+}
 FIRST_RECHECK = timedelta(seconds=5)
 LAST_RECHECK = timedelta(minutes=10)
 

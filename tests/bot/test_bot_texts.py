@@ -48,6 +48,7 @@ def test_every_key_the_code_uses_exists() -> None:
     [
         "amount.",
         "repay.failed.",
+        "history.reason.",
         "status.health.",
         "method.",
         "repay.what.",
@@ -61,13 +62,14 @@ def test_dynamic_key_families_are_complete(prefix: str) -> None:
     from core.domain.dates import DateProblem
     from core.domain.quotes import QuoteKind
     from core.domain.terms import RateProblem
-    from core.gateway.port import DebitFailure
     from core.money import AmountProblem
     from core.services.methods import MethodKind
+    from core.services.payments import PaymentFailure
 
     members = {
         "amount.": [p.value for p in AmountProblem],
-        "repay.failed.": [f.value for f in DebitFailure],
+        "repay.failed.": [f.value for f in PaymentFailure],
+        "history.reason.": [f.value for f in PaymentFailure],
         "status.health.": [h.value for h in Health],
         "method.": [k.value for k in MethodKind],
         "repay.what.": [k.value for k in QuoteKind],

@@ -10,18 +10,18 @@ which hands the updates to them in turn."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import socket
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from telegram import Update
 from telegram.ext import Application
@@ -32,8 +32,6 @@ from bot.emulator.model import Message
 from bot.run import start_webhook, webhook_problems
 from bot.webhook_server import WebhookServer
 from core.db.uow import Database
-from core.gateway.bank.embedded import RunningBank, running_bank
-from core.gateway.bank.server import BankServer
 from core.importer.load import import_data
 from core.settings import Settings
 
@@ -45,6 +43,8 @@ try:
     from tests.pg import database_url_for
 except ModuleNotFoundError:  # bare `pytest`: the repository root is not on sys.path
     from pg import database_url_for  # type: ignore[no-redef]
+from tests.bank.bank_process import SECRET as BANK_SECRET  # noqa: E402 - after sys.path
+from tests.bank.bank_process import BankProcess  # noqa: E402
 
 TOKEN = "123456:TEST-token"
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.json"
@@ -161,15 +161,12 @@ class RepayBot:
     sweep_seconds: float = 0  # the reminder sweep is off unless a test turns it on
     chats: dict[int, Chat] = field(default_factory=dict)
     handled: Handled = field(default_factory=Handled)
-    shared_bank: RunningBank | None = None  # the instances' GATEWAY_URL, when several
 
-    def bank(self) -> BankServer:
-        """The payment provider the bot pays through (the one it started, or the shared one)."""
-        if self.shared_bank is not None:
-            return self.shared_bank.server
-        assert self.app is not None
-        server: BankServer = self.app.bot_data["provider"].bank
-        return server
+    async def bank_faults(self, faults: dict[str, Any]) -> None:
+        """Make the payment provider misbehave (docs/provider-api.md "Faults on demand")."""
+        url = self.settings.gateway_url + "/control/faults"
+        async with aiohttp.ClientSession() as session, session.post(url, json=faults) as answer:
+            assert answer.status == 200, await answer.text()
 
     def provider_secret(self) -> str:
         assert self.app is not None
@@ -351,14 +348,14 @@ async def database_url(deployment: str, tmp_path: Path) -> AsyncIterator[str]:
 
 
 def bot_settings(
-    emulator: BotApiEmulator, url: str, *, webhooks: bool, bank: RunningBank | None = None
+    emulator: BotApiEmulator, url: str, *, webhooks: bool, bank: BankProcess | None = None
 ) -> Settings:
     """The settings of the bot under test: the emulator, ``url``, webhooks or polling; the
-    payment provider ``bank``, else the sandbox bank each instance starts (its database in
-    a scratch directory of its own)."""
+    payment provider ``bank`` (a ``repaybot bank`` process), else the sandbox bank each
+    instance starts in its own process space (its database in a scratch folder)."""
     provider: dict[str, Any] = {"bank_database": str(Path(tempfile.mkdtemp()) / "bank.db")}
     if bank is not None:
-        provider = {"gateway_url": bank.server.url, "gateway_secret": bank.secret}
+        provider = {"gateway_url": bank.url, "gateway_secret": BANK_SECRET}
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         bot_token=TOKEN,  # type: ignore[arg-type]
@@ -380,20 +377,30 @@ async def demo_database(url: str) -> Database:
     return db
 
 
+@pytest.fixture(scope="session")
+def bank_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BankProcess]:
+    """One real ``repaybot bank`` process for the journeys (each test's accounts and
+    references are its own; its faults are cleared after each test)."""
+    folder = Path(tmp_path_factory.mktemp("bank"))
+    process = BankProcess(folder / "bank.db", "--retry-base", "0.2", "--retry-cap", "2").start()
+    yield process
+    assert process.stop() == 0
+
+
 @pytest.fixture
 async def repaybot(
-    emulator: BotApiEmulator, deployment: str, database_url: str, tmp_path: Path
+    emulator: BotApiEmulator, deployment: str, database_url: str, bank_process: BankProcess
 ) -> AsyncIterator[RepayBot]:
+    """The journeys' bot: one polling instance, or two webhook instances (two bots, one
+    bank, one PostgreSQL), paying through the ``repaybot bank`` process."""
     webhooks = deployment == TWO_WEBHOOKS
-    async with contextlib.AsyncExitStack() as stack:
-        bank = None
-        if webhooks:  # two bots, one bank (GATEWAY_URL), one PostgreSQL
-            bank = await stack.enter_async_context(running_bank(tmp_path / "bank.db"))
-        settings = bot_settings(emulator, database_url, webhooks=webhooks, bank=bank)
-        db = await demo_database(database_url)
-        bot = RepayBot(emulator, db, settings, Clock(), instances=2 if webhooks else 1)
-        bot.shared_bank = bank
-        await bot.start()
+    settings = bot_settings(emulator, database_url, webhooks=webhooks, bank=bank_process)
+    db = await demo_database(database_url)
+    bot = RepayBot(emulator, db, settings, Clock(), instances=2 if webhooks else 1)
+    await bot.start()
+    try:
         yield bot
+    finally:
         await bot.stop()
         await db.dispose()
+        await bot.bank_faults({})

@@ -14,7 +14,6 @@ import aiohttp
 from sqlalchemy import select
 
 from core.db.models import PaymentRow
-from core.gateway.bank.faults import Faults
 from core.gateway.bank.signing import signed_headers
 from tests.e2e.conftest import RepayBot
 from tests.e2e.test_e2e_repay import _balance, _to_confirmation
@@ -46,7 +45,7 @@ async def test_a_payment_the_bank_settles_later_is_processing_until_its_notifica
     repaybot: RepayBot,
 ) -> None:
     await sweeping(repaybot)
-    repaybot.bank().context.faults = Faults(settlement_delay=1.0)
+    await repaybot.bank_faults({"settlement_delay": 1.0})
     chat = repaybot.chat(1001)
     before = await _balance(repaybot, 1001, "招商银行")
     await _to_confirmation(chat, "本期账单", "招商银行")
@@ -73,7 +72,7 @@ async def test_a_payment_the_bank_settles_later_is_processing_until_its_notifica
 
 
 async def test_forged_and_unsigned_notifications_change_nothing(repaybot: RepayBot) -> None:
-    repaybot.bank().context.faults = Faults(settlement_delay=3600)  # it stays processing
+    await repaybot.bank_faults({"settlement_delay": 3600})  # it stays processing
     chat = repaybot.chat(1001)
     await _to_confirmation(chat, "本期账单", "招商银行")
     assert "还款处理中" in (await chat.tap("确认还款")).text
