@@ -29,6 +29,8 @@ from core.db.models import BotStateRow, PaymentRow
 from core.db.uow import Database
 from core.importer.load import import_data
 from core.settings import Settings
+from tests.bank.bank_process import SECRET as BANK_SECRET
+from tests.bank.bank_process import BankProcess
 from tests.e2e.conftest import DEMO, HOOK, PUBLIC, SECRET, TOKEN, Chat, free_port
 
 try:
@@ -103,6 +105,7 @@ class Lab:
     emulator: BotApiEmulator
     workdir: Path
     database_url: str = ""
+    bank_url: str = ""  # the one payment provider every instance shares
     processes: list[BotProcess] = field(default_factory=list)
 
     def env(self, **extra: str) -> dict[str, str]:
@@ -117,6 +120,8 @@ class Lab:
             "DATABASE_URL": self.database_url,
             "SWEEP_SECONDS": "0",  # no reminder or auto-repay sweep: only what users do
             "HTTP_PORT": "0",
+            "GATEWAY_URL": self.bank_url,
+            "GATEWAY_SECRET": BANK_SECRET,
             **extra,
         }
 
@@ -189,8 +194,11 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
 
 
 @pytest.fixture
-async def lab(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[Lab]:
-    lab = Lab(emulator, tmp_path, f"sqlite+aiosqlite:///{tmp_path}/repaybot.db")
+async def lab(
+    emulator: BotApiEmulator, tmp_path: Path, bank_process: BankProcess
+) -> AsyncIterator[Lab]:
+    url = f"sqlite+aiosqlite:///{tmp_path}/repaybot.db"
+    lab = Lab(emulator, tmp_path, url, bank_process.url)
     yield lab
     await asyncio.gather(*(p.stop() for p in lab.processes))
 
