@@ -12,6 +12,7 @@ from bot.handlers.common import current_user, show
 from bot.keyboards import choice_keyboard
 from bot.texts import esc, t
 from core.services.clock import local_date
+from core.services.errors import PaymentInFlight
 from core.services.forget import forget_user, scrub
 from core.services.history import export_rows
 
@@ -72,8 +73,12 @@ async def forget_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     d = deps(context)
     keep = d.settings.forget_keeps_payment_records
-    async with d.db.uow() as uow:
-        await forget_user(uow, user.telegram_id, d.clock(), keep_payment_records=keep)
+    try:
+        async with d.db.uow() as uow:
+            await forget_user(uow, user.telegram_id, d.clock(), keep_payment_records=keep)
+    except PaymentInFlight:
+        await show(update, t(user.language, "forget.in_flight"))
+        return
     await scrub(d.db)
     context.application.drop_user_data(user.telegram_id)
     await show(update, t(user.language, "forget.done_keep" if keep else "forget.done"))

@@ -77,6 +77,10 @@ class ProviderUnreachable(ServiceError):
     """The payment provider did not answer; nothing is known to have changed."""
 
 
+class PaymentInFlight(ServiceError):
+    """A payment is with the provider, its outcome not yet known."""
+
+
 class QuoteClosed(ServiceError):
     """The quote was replaced by a fresher one (expired or stale); confirm that one instead."""
 

@@ -24,6 +24,8 @@ from sqlalchemy import delete, update
 
 from core.db.models import BotStateRow, PaymentRow, PlanRow, User
 from core.db.uow import Database, UnitOfWork
+from core.services.errors import PaymentInFlight
+from core.services.overview import in_flight
 
 log = logging.getLogger(__name__)
 # A pseudonymous owner is never looked at by the sweeps.
@@ -37,9 +39,13 @@ async def forget_user(
     """Delete the user and, by cascade, every plan, payment, card, credit line, quote and
     reminder of theirs, and the chat's saved conversation state; False if unknown.
 
-    ``keep_payment_records``: payments and what they paid are kept under a pseudonym."""
+    ``keep_payment_records``: payments and what they paid are kept under a pseudonym.
+    ``PaymentInFlight`` while a payment of theirs is with the provider: its outcome must
+    find its record (and its owner be told) first; nothing is deleted."""
     if await uow.session.get(User, telegram_id) is None:
         return False
+    if await in_flight(uow, telegram_id):
+        raise PaymentInFlight()
     connection = await uow.session.connection()
     if connection.dialect.name == "sqlite":
         await connection.exec_driver_sql("PRAGMA secure_delete=ON")

@@ -34,7 +34,7 @@ from core.services.settlement import Settled, drive_all, mark_processing, settle
 
 log = logging.getLogger(__name__)
 
-BATCH = 500  # payments checked by one sweep at most; a backlog drains over sweeps
+BATCH = 200  # payments checked by one sweep at most; a backlog drains over sweeps
 CONCURRENCY = 8  # provider calls at once
 RESUBMIT_WINDOW = timedelta(hours=1)
 
