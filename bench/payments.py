@@ -13,9 +13,9 @@ SQLite database, on the real services:
    never submitted — what a crash of the submitter leaves): (a) a sweep when none of
    them is due for a check yet (the steady-state cost of having them in flight: the
    claim query), 20 times; (b) the sweeps after their lease, each checking a batch of
-   ``reconcile.BATCH`` (query, not found, submit again under the reference, settle), until none is left:
-   per sweep p50/max and payments settled per second; then that the bank holds one
-   succeeded debit per payment and ours agree.
+   ``reconcile.BATCH`` (query, not found, submit again under the reference, settle),
+   until none is left: per sweep p50/max and payments settled per second; then that
+   the bank holds one succeeded debit per payment and ours agree.
 """
 
 from __future__ import annotations
