@@ -8,13 +8,19 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from core.db.models import PaymentMethodRow
 from core.db.uow import Database
 from core.domain.dates import DateError, parse_date
+from core.gateway.link import ProviderLink
+from core.gateway.port import OutcomeUnknown, ProviderRefused
+from core.gateway.provider_client import ProviderClient
 from core.importer.load import ImportInvalid, import_data, read_file
 from core.importer.schema import validate
+from core.services.payment_flow import account_of
 
 
 class BadDatabaseUrl(ValueError):
@@ -52,9 +58,46 @@ async def _write(url: str, data: Any, now: datetime) -> list[str]:
     try:
         await db.migrate()
         report = await import_data(db, data, now)
+        lines = report.lines()
+        gateway = _gateway_url()
+        if gateway:
+            users = [int(user["telegram_id"]) for user in data.get("users", [])]
+            lines.append(await _open_accounts(db, gateway, users))
     finally:
         await db.dispose()
-    return report.lines()
+    return lines
+
+
+def _gateway_url() -> str:
+    from core.settings import get_settings
+
+    return get_settings().gateway_url
+
+
+async def _open_accounts(db: Database, gateway: str, users: list[int]) -> str:
+    """Open each payment method's account at the provider (GATEWAY_URL) with its balance;
+    without GATEWAY_URL the bot opens them on first use. Opening again is harmless."""
+    async with ProviderClient(gateway) as client:
+        db.provider = ProviderLink(client)
+        async with db.uow() as uow:
+            rows = list(
+                await uow.session.scalars(
+                    select(PaymentMethodRow).where(
+                        PaymentMethodRow.user_id.in_(users), PaymentMethodRow.removed_at.is_(None)
+                    )
+                )
+            )
+            accounts = [account_of(row) for row in rows]
+        opened = 0
+        for account in accounts:
+            try:
+                await db.provider.ensure_account(account)
+                opened += 1
+            except (OutcomeUnknown, ProviderRefused) as exc:
+                print(
+                    f"repaybot import: warning: {account.name} not opened: {exc}", file=sys.stderr
+                )
+        return f"{opened} payment method account(s) open at the provider"
 
 
 def run_import(path: Path, url_option: str | None, today: str | None) -> int:

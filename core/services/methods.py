@@ -146,6 +146,11 @@ async def add_method(
         row.is_default = True
     uow.session.add(row)
     await uow.commit()
+    account = account_of(row)
+    try:  # its account at the provider; else it is opened when first used
+        await uow.provider.ensure_account(account)
+    except (OutcomeUnknown, ProviderRefused):
+        log.warning("method %s added; its account at the provider not opened yet", row.id)
     return _view(row)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -292,3 +293,37 @@ def test_a_first_due_date_out_of_range_is_listed_and_nothing_changes(
         f"repaybot import: error: 1 error in {bad}; nothing was imported",
     ]
     assert all(count(db_path, table) == 0 for table in ("users", "plans", "payment_methods"))
+
+
+def test_with_a_provider_each_method_opens_its_account_with_its_balance(
+    db_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With GATEWAY_URL set, the import opens every payment method's account at the
+    provider (a real ``repaybot bank`` process) with the file's balance; again, harmlessly."""
+    from core.gateway.provider_client import ProviderClient
+    from core.settings import get_settings
+    from tests.bank.bank_process import BankProcess
+
+    bank = BankProcess(tmp_path / "bank.db").start()
+    try:
+        monkeypatch.setenv("GATEWAY_URL", bank.url)
+        get_settings.cache_clear()
+        assert _import(db_path) == 0
+        assert _import(db_path) == 0  # opening again changes nothing
+        methods = sum(len(u["payment_methods"]) for u in demo_data()["users"])
+        assert (
+            f"{methods} payment method account(s) open at the provider" in capsys.readouterr().out
+        )
+        rows = query(db_path, "SELECT provider_account, balance FROM payment_methods")
+
+        async def balances() -> list[tuple[str, int]]:
+            async with ProviderClient(bank.url) as client:
+                return [(name, round(await client.balance(name) * 100)) for name, _ in rows]
+
+        assert asyncio.run(balances()) == rows
+    finally:
+        get_settings.cache_clear()
+        bank.stop()
