@@ -98,6 +98,11 @@ class Provider:
             await self.bank.start()
             url = self.bank.url
             log.info("payment provider: the sandbox bank on %s (database %s)", url, database)
+            if self.settings.webhook_url:
+                log.warning(
+                    "GATEWAY_URL is empty: this instance runs a sandbox bank of its own; "
+                    "several instances must share one provider (repaybot bank, GATEWAY_URL)"
+                )
         lease = self.settings.payment_lease_seconds
         self._client = ProviderClient(url, timeout=min(DEFAULT_TIMEOUT, lease / 2))
         await self._client.__aenter__()
