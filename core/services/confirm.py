@@ -96,6 +96,9 @@ async def confirm_quote(
         now=now,
         plan_id=request.plan_id,
         quote_id=quote.id,
+        # Should another path settle it while this confirm still waits for the answer,
+        # its reply still gets this long to show the receipt first.
+        details={"reply_grace": receipt_grace.total_seconds()},
     )
     quote.status = "used"  # by this payment; "failed" if it fails
     await uow.commit()

@@ -43,6 +43,8 @@ class PaymentReceipt:
     balance: Decimal | None  # the method's, after the payment
     outstanding: Decimal | None  # everything still owed, after the payment
     confirmed_at: datetime
+    # The confirm's reply said "processing": this receipt is the first word of the outcome.
+    after_processing: bool = False
 
     def to_payload(self) -> dict[str, Any]:
         values = asdict(self) | {"source": _SOURCE, "confirmed_at": self.confirmed_at.isoformat()}
@@ -69,6 +71,7 @@ class PaymentReceipt:
             balance=amount("balance"),
             outstanding=amount("outstanding"),
             confirmed_at=datetime.fromisoformat(data["confirmed_at"]),
+            after_processing=bool(data.get("after_processing", False)),
         )
 
 

@@ -359,6 +359,9 @@ def _receipt_of(row: ReminderLogRow) -> AutopayReceipt | PaymentReceipt:
     payload = row.payload or {}
     if not PaymentReceipt.is_payload(payload):
         return AutopayReceipt.from_payload(payload)
+    receipt = PaymentReceipt.from_payload(payload)
+    if receipt.after_processing:  # the reply said "processing": nothing was shown twice
+        return receipt
     # Only a confirm whose reply was not shown, or not recorded as shown, leaves its
     # receipt to the sweep: a crash between showing and recording makes this a second copy.
     log.warning(
@@ -366,7 +369,7 @@ def _receipt_of(row: ReminderLogRow) -> AutopayReceipt | PaymentReceipt:
         " (it may go out twice)",
         row.offset,
     )
-    return PaymentReceipt.from_payload(payload)
+    return receipt
 
 
 async def _methods(uow: UnitOfWork, user_ids: list[int]) -> dict[int, list[PaymentMethodRow]]:

@@ -41,6 +41,7 @@ from core.services.payment_receipts import RECEIPT, PaymentReceipt, queue_receip
 from core.services.payments import (
     FAILED,
     IN_FLIGHT,
+    PENDING,
     PROCESSING,
     SUCCEEDED,
     PaymentFailure,
@@ -114,14 +115,18 @@ async def settle(
 ) -> Settled:
     """Apply the provider's settled ``state`` to the payment, once. Commits.
 
-    ``receipt_grace``: the receipt is due that long after the payment was confirmed (the
-    confirm's reply has that long to show it); None: due now.
+    ``receipt_grace`` (the confirm settling its own payment): the receipt is due that long
+    after the payment was confirmed, the confirm's reply having that long to show it.
+    Settled by another path (a notification, a query) while the confirm may still wait
+    for its answer (``pending``): due the confirm's grace from now; else due now.
     """
     found = await _locked(uow, payment_id)
     if found is None or found[1].status not in IN_FLIGHT or not state.settled:
         await uow.rollback()
         return Settled()
     user, payment = found
+    due = _receipt_due(payment, now, receipt_grace)
+    told_processing = payment.status == PROCESSING
     if state.amount != payment.amount or state.reference != payment.reference:
         log.error("payment %s: the provider's debit %s does not match it", payment.id, state)
         await uow.rollback()
@@ -147,7 +152,9 @@ async def settle(
         created = await _fallback(uow, payment, lines, now)
     receipt = None
     if lines and not created:
-        receipt = await _queue_receipt(uow, user, payment, method, lines[0].key, now, receipt_grace)
+        receipt = await _queue_receipt(
+            uow, user, payment, method, lines[0].key, now, due, told_processing
+        )
     await uow.commit()
     return Settled(created, receipt)
 
@@ -177,6 +184,15 @@ async def drive_all(uow: UnitOfWork, payment_ids: list[int], now: datetime) -> l
         done.append(await drive(uow, waiting.pop(0), now))
         waiting += done[-1].created
     return done
+
+
+def _receipt_due(payment: PaymentRow, now: datetime, grace: timedelta | None) -> datetime:
+    if grace is not None:
+        return max(now, payment.created_at + grace)
+    waiting = (payment.details or {}).get("reply_grace")
+    if payment.status == PENDING and waiting is not None:
+        return now + timedelta(seconds=float(waiting))
+    return now
 
 
 async def _lines(uow: UnitOfWork, payment: PaymentRow) -> list[AllocationLine]:
@@ -228,7 +244,8 @@ async def _queue_receipt(
     method: PaymentMethodRow | None,
     installment_id: int,
     now: datetime,
-    grace: timedelta | None,
+    due: datetime,
+    told_processing: bool,
 ) -> AutopayReceipt | PaymentReceipt:
     succeeded = payment.status == SUCCEEDED
     on = local_date(now, user.timezone)
@@ -247,9 +264,9 @@ async def _queue_receipt(
             balance=method.balance,
             outstanding=outstanding,
             confirmed_at=payment.created_at,
+            after_processing=told_processing,
         )
-        wait = max(grace or timedelta(0), now - payment.created_at)
-        queue_receipt(uow, user, installment_id, receipt, wait)
+        queue_receipt(uow, user, installment_id, receipt, due - payment.created_at)
         return receipt
     plan = await uow.session.get(PlanRow, payment.plan_id) if payment.plan_id else None
     receipt_ = AutopayReceipt(

@@ -56,7 +56,7 @@ CARD = "Crash Bank"
 BALANCE = Decimal("5000.00")
 SWEEP_SECONDS = 0.5
 LEASE_SECONDS = 2
-PAYMENT_LEASE_SECONDS = 3  # a payment's check is due this long after its intent
+PAYMENT_LEASE_SECONDS = 2  # a payment's check is due this long after its intent
 WAIT = 20.0  # seconds: the longest a test waits for the bot to do something
 STOP_WAIT = 10.0  # seconds: for a process or the emulator to stop; a hang fails, never blocks
 # APScheduler's line after each run of the repeating job: counts the sweeps a process made.

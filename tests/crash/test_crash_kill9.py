@@ -207,21 +207,26 @@ async def test_kill_mid_manual_payment_settles_it_once_and_tells_the_user(
     await _stop_cleanly(restarted)
 
 
-async def test_a_lost_answer_shows_processing_then_the_receipt(lab: CrashLab) -> None:
-    """The bank debits but its answer never arrives: the user is told the payment is
-    processing; the bank's notification or the sweep's query settles it, once."""
+@pytest.mark.parametrize("mode", ["drop", "hang"])
+async def test_a_lost_answer_shows_processing_then_the_receipt(lab: CrashLab, mode: str) -> None:
+    """The bank debits but its answer never arrives (the connection dropped, or held past
+    the bot's timeout): the user is told the payment is processing; the bank's
+    notification or the sweep's query settles it, once."""
     await lab.add_user(first_due=lab.noon.today, autopay=False, reminders=False)
     run = await lab.start()
     await run.wait_for_log("Application started")
-    await lab.bank_fault({"answer_lost": {"times": 1, "mode": "drop"}})
+    await lab.bank_fault({"answer_lost": {"times": 1, "mode": mode, "hang": 4}})
     _, message_id, pressed = await _confirm_the_bill(lab)
     assert (await lab.emulator.wait_for_answer(pressed, timeout=WAIT)).accepted
-    await eventually(lambda: PROCESSING in lab.messages()[-1].text, "processing", run)
     await eventually(lambda: bool(lab.messages(MANUAL_RECEIPT)), "the receipt", run)
     await _quiet_for_a_while(run)
-    await _paid_once_by_hand(lab)
-    [shown] = lab.messages(PROCESSING)
-    assert shown.message_id == message_id  # the confirmation said so, then the receipt came
+    await _paid_once_by_hand(lab)  # one receipt, one debit
+    [confirmation] = [m for m in lab.messages() if m.message_id == message_id]
+    # The confirmation says "processing" and the receipt follows as a message of its own
+    # — or, when the bank's notification settled it before the bot gave up waiting, the
+    # confirmation became the receipt.
+    assert PROCESSING in confirmation.text or MANUAL_RECEIPT in confirmation.text
+    assert run.count("may go out twice") == 0
     await _stop_cleanly(run)
 
 
