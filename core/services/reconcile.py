@@ -76,8 +76,11 @@ async def claim_due(
 
 
 async def reconcile(db: Database, now: datetime, *, batch: int = BATCH) -> Reconciled:
-    """Check every in-flight payment that is due (at most ``batch``)."""
+    """Check every in-flight payment that is due (at most ``batch``; while the provider
+    is not answering, only a few, as probes: each unanswered call costs a timeout)."""
     async with db.uow() as uow:
+        if not uow.provider.reachable():
+            batch = min(batch, CONCURRENCY)
         due = await claim_due(uow, now, batch, uow.provider.lease)
     report = Reconciled(checked=len(due))
     gate = asyncio.Semaphore(CONCURRENCY)
@@ -137,12 +140,16 @@ async def check(uow: UnitOfWork, payment_id: int, now: datetime) -> str:
 
 async def drive_intents(db: Database, payment_ids: list[int], now: datetime) -> list[Settled]:
     """Drive committed intents (an auto-repay sweep's) through the provider, a few at a
-    time; one payment's trouble leaves it to a later check and the others go on."""
+    time; one payment's trouble leaves it to a later check and the others go on. While the
+    provider is not answering, the rest wait for their check (each call would cost a
+    timeout, and hold up the sweep's messages)."""
     gate = asyncio.Semaphore(CONCURRENCY)
     done: list[Settled] = []
 
     async def one(payment_id: int) -> None:
         async with gate, db.uow() as uow:
+            if not uow.provider.reachable():
+                return
             try:
                 done.extend(await drive_all(uow, [payment_id], now))
             except Exception:

@@ -4,6 +4,7 @@ flight blocks, and the bank's refusals and outages (issue 12)."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,13 +18,15 @@ from core.domain.quotes import QuoteKind
 from core.gateway.bank.embedded import RunningBank
 from core.gateway.bank.faults import Decline, Faults
 from core.gateway.bank.ledger import FailureReason
+from core.services.books import load_plans
 from core.services.errors import NothingToPay, PaymentInFlight
 from core.services.forget import forget_user
 from core.services.overview import status_overview
-from core.services.payments import Outcome
+from core.services.payment_flow import record_intent
+from core.services.payments import Outcome, PaymentKind
 from core.services.plans import get_plan
-from core.services.quotes import QuoteRequest, create_quote
-from core.services.reconcile import reconcile
+from core.services.quotes import QuoteRequest, create_quote, price
+from core.services.reconcile import CONCURRENCY, reconcile
 from core.services.settlement import recheck_delay
 
 LEASE = timedelta(seconds=30)
@@ -162,3 +165,39 @@ async def test_an_intent_the_bank_never_got_fails_after_an_hour(
         overview = await status_overview(uow, user, now)
     assert overview.in_flight == 0
     assert overview.summary.current_bill == outcome.amount  # asked for again
+
+
+async def test_while_the_provider_is_not_answering_a_sweep_only_probes(
+    db: Database, bank: RunningBank, make: Any, now: datetime
+) -> None:
+    """Each unanswered call costs a timeout: while the provider is not answering, a sweep
+    checks a few payments as probes, not its whole batch, and holds up nothing else."""
+    user, card = await make.user(balance="5000.00")
+    await make.plan(user, make.fee_plan())
+    for n in range(CONCURRENCY + 4):
+        async with db.uow() as uow:
+            priced = price(
+                QuoteRequest(QuoteKind.CUSTOM, amount=Decimal("1.00")),
+                await load_plans(uow.session, user),
+                now.date(),
+            )
+            await record_intent(
+                uow,
+                user_id=user,
+                method_id=card,
+                priced=priced,
+                kind=PaymentKind.MANUAL,
+                key=f"probe:{n}",
+                paid_on=now.date(),
+                now=now,
+            )
+            await uow.commit()
+    assert db.provider is not None
+    db.provider.last_unreachable = time.monotonic()  # its last call went unanswered
+
+    first = await reconcile(db, now + LEASE)
+
+    assert first.checked == CONCURRENCY  # probes; they are answered: it is back
+    assert db.provider.reachable()
+    assert (await reconcile(db, now + LEASE)).checked == 4
+    assert set(await _statuses(db)) == {"succeeded"}
