@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.emulator import BotApiEmulator
+from tests.bank.bank_process import BankProcess
 from tests.e2e.conftest import Chat, Clock, RepayBot, bot_settings, demo_database
 from tests.pg import PostgresServer
 
@@ -153,11 +154,11 @@ async def test_an_update_delivered_again_has_its_effect_once(
 
 
 async def test_two_webhook_instances_given_the_same_update_act_once(
-    emulator: BotApiEmulator, tmp_path: Path
+    emulator: BotApiEmulator, tmp_path: Path, bank_process: BankProcess
 ) -> None:
     """A top-up amount delivered to both instances credits the card once."""
     url = f"sqlite+aiosqlite:///{tmp_path}/two.db"
-    settings = bot_settings(emulator, url, webhooks=True)
+    settings = bot_settings(emulator, url, webhooks=True, bank=bank_process)
     db = await demo_database(url)
     bot = RepayBot(emulator, db, settings, Clock(), instances=2)
     await bot.start()

@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from bot.emulator import BotApiEmulator
+from tests.bank.bank_process import BankProcess
 from tests.e2e.conftest import TWO_WEBHOOKS, Clock, RepayBot, bot_settings, demo_database
 from tests.e2e.fuzz_checks import Completions, LogWatch
 from tests.e2e.fuzz_walk import Walk
@@ -44,7 +45,7 @@ KEEP_GOING = os.environ.get("FUZZ_KEEP_GOING") == "1"  # exploring: report every
 WALKS = max(1, math.ceil(STEPS / WALK_STEPS))
 
 
-async def _walk(deployment: str, folder: Path, seed: int, steps: int) -> None:
+async def _walk(deployment: str, folder: Path, seed: int, steps: int, bank: BankProcess) -> None:
     logs = LogWatch()
     root = logging.getLogger()
     root.addHandler(logs)
@@ -58,7 +59,7 @@ async def _walk(deployment: str, folder: Path, seed: int, steps: int) -> None:
             bot = RepayBot(
                 emulator,
                 db,
-                bot_settings(emulator, url, webhooks=webhooks),
+                bot_settings(emulator, url, webhooks=webhooks, bank=bank if webhooks else None),
                 Clock(),
                 instances=2 if webhooks else 1,
             )
@@ -98,8 +99,8 @@ def _walks(test: object) -> object:
 @_walks
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_random_walk_keeps_every_rule(
-    where: str, seed: int, tmp_path_factory: pytest.TempPathFactory
+    where: str, seed: int, tmp_path_factory: pytest.TempPathFactory, bank_process: BankProcess
 ) -> None:
     steps = STEPS if SEED is not None else min(WALK_STEPS, STEPS)
     folder = tmp_path_factory.mktemp(f"fuzz-{seed}")  # made: database_url_for needs it
-    asyncio.run(_walk(where, folder, seed, steps))
+    asyncio.run(_walk(where, folder, seed, steps, bank_process))
