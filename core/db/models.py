@@ -200,7 +200,7 @@ class PaymentRow(Base):
     reference: Mapped[str | None] = mapped_column(String(64), unique=True)
     # While unsettled: when the sweep next asks the provider (core/services/reconcile.py).
     next_check_at: Mapped[datetime | None] = mapped_column(index=True)
-    checks: Mapped[int] = mapped_column(default=0)
+    checks: Mapped[int] = mapped_column(server_default="0")
     # What settling needs besides the lines: a payoff's adjustments (with the values they
     # replaced) and an auto-repay attempt's place among its attempts.
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -39,8 +39,6 @@ def upgrade() -> None:
         batch.add_column(sa.Column("details", sa.JSON(), nullable=True))
         batch.create_unique_constraint("uq_payments_reference", ["reference"])
         batch.create_index("ix_payments_next_check_at", ["next_check_at"])
-    with op.batch_alter_table("payments") as batch:  # the default filled existing rows only
-        batch.alter_column("checks", server_default=None)
 
 
 def downgrade() -> None:
