@@ -124,6 +124,8 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await plan_edit.typed(update, context, question)
     elif question["what"] in elsewhere.QUESTIONS:
         await elsewhere.typed(update, context, question)
+    elif question["what"] in advice.QUESTIONS:
+        await advice.typed(update, context, question)
     else:
         awaiting.done(context)
         await basics.unknown(update, context)

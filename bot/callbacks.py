@@ -77,6 +77,7 @@ class Action(StrEnum):
     ELSEWHERE_UNDO = "eu"  # payment id
     ELSEWHERE_PICK = "ep"  # (page): which plan was paid in the lender's app
     ADVICE = "av"  # (avalanche | snowball)
+    ADVICE_EXTRA = "aw"  # avalanche | snowball: "what if I pay ¥X extra each month"
     CALENDAR = "cd"  # (page of months)
     CALENDAR_FILE = "ci"  # the .ics file
     CALENDAR_LINK = "cu"  # (new): the subscription link, or a new one replacing it
@@ -147,6 +148,7 @@ _ARITY = {
     Action.ELSEWHERE_UNDO: (1,),
     Action.ELSEWHERE_PICK: (0, 1),
     Action.ADVICE: (0, 1),
+    Action.ADVICE_EXTRA: (1,),
 }
 _PLAN_OR_LIST_PAGE = (Action.REPAY_PERIOD, Action.REPAY_PAYOFF)
 # Integer arguments (ids and pages), each within MAX_INT: a larger one overflows the
@@ -213,6 +215,7 @@ _WORDS: dict[Action, tuple[int, frozenset[str]]] = {
     Action.ELSEWHERE_KIND: (1, frozenset({"period", "payoff"})),
     Action.ELSEWHERE_DATE: (1, frozenset({"period", "payoff", "custom"})),
     Action.ADVICE: (0, frozenset({"avalanche", "snowball"})),
+    Action.ADVICE_EXTRA: (0, frozenset({"avalanche", "snowball"})),
 }
 
 

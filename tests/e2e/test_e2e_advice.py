@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -59,3 +60,40 @@ async def test_the_confirm_screens_say_what_a_payoff_saves_and_what_an_amount_pa
     screen = await en.tap("HSBC")
     assert "It pays:" in screen.text
     assert "• Xiaomi 14 Ultra 16GB+512GB, period 4: ¥100.00" in screen.text
+
+
+async def test_what_if_i_pay_more_each_month_zh(repaybot: RepayBot) -> None:
+    chat = repaybot.chat(1001)
+    await chat.say("/advice")
+    assert "多还多少" in (await chat.tap("如果每月多还一点")).text
+    assert "“很多”不是有效金额" in (await chat.say("很多")).text  # asked again
+    shown = await chat.say("3000")
+    assert shown.text.startswith("💡 每月多还 ¥3,000.00")
+    found = re.search(r"全部还清日：(\S+)（按计划为 (\S+)）", shown.text)
+    assert found is not None
+    assert found[1] != found[2]  # sooner than the schedule
+    assert re.findall(r"^• .+：\d{4}年\d{1,2}月\d{1,2}日 结清$", shown.text, re.M)
+    saving = re.search(r"提前结清共可省下 ¥([\d,]+\.\d\d)", shown.text)
+    assert saving is not None
+    assert Decimal(saving[1].replace(",", "")) > 0
+    small = await (await _again(chat, "如果每月多还一点")).say("1")
+    assert "不足以提前结清任何一笔" in small.text
+
+
+async def test_what_if_i_pay_more_each_month_en(repaybot: RepayBot) -> None:
+    chat = repaybot.chat(1002, "en")
+    await chat.say("/advice")
+    assert "How much more" in (await chat.tap("What if I pay more each month?")).text
+    shown = await chat.say("800")
+    assert shown.text.startswith("💡 Paying ¥800.00 more each month")
+    assert re.search(r"Debt-free on .+ \(as scheduled: .+\)\.", shown.text)
+    assert "paid off on" in shown.text
+    # The MacBook cannot be paid off early: it is not among the payoffs.
+    assert "MacBook" not in shown.text
+    assert "The early payoffs save ¥" in shown.text
+
+
+async def _again(chat: Any, label: str) -> Any:
+    await chat.say("/advice")
+    await chat.tap(label)
+    return chat
