@@ -31,7 +31,34 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(alembic_config(connection), "head")
 
 
+class ForeignKeysBroken(RuntimeError):
+    """A migration left rows that refer to rows that do not exist."""
+
+
+def _upgrade_sqlite(connection: Connection) -> None:
+    """Migrate with foreign keys off. A migration that rebuilds a table (Alembic's batch
+    mode: create a copy, move the rows, drop the old table) would otherwise, on dropping
+    the old table, delete or null every row that refers to it, as if each were deleted.
+    The pragma is set outside any transaction, as SQLite requires; the rows are checked
+    before the foreign keys are back on."""
+    cursor = connection.connection.cursor()  # the driver's own: no BEGIN is issued
+    try:
+        cursor.execute("PRAGMA foreign_keys=OFF")
+        with connection.begin():
+            _upgrade(connection)
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise ForeignKeysBroken(f"rows refer to missing rows: {broken[:5]}")
+    finally:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
 async def migrate(engine: AsyncEngine) -> None:
     """Bring the database to the newest schema; a no-op when it is already there."""
+    if engine.dialect.name == "sqlite":
+        async with engine.connect() as connection:
+            await connection.run_sync(_upgrade_sqlite)
+        return
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)

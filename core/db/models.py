@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Time,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -93,7 +94,7 @@ class PaymentMethodRow(Base):
     # account is the truth: core/services/provider_accounts.py).
     balance: Mapped[Decimal]
     # The method's account at the payment provider, opened there on first use.
-    provider_account: Mapped[str | None] = mapped_column(String(64), unique=True)
+    provider_account: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
     is_default: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
     removed_at: Mapped[datetime | None]
@@ -123,6 +124,9 @@ class PlanRow(Base):
     payoff_policy: Mapped[str] = mapped_column(String(24))
     early_repayment_fee_rate: Mapped[Decimal] = mapped_column(ExactDecimal())
     payoff_forbidden_reason: Mapped[str | None] = mapped_column(String(200))
+    # False: the plan was entered from its installments alone (so much a period, so many
+    # periods); its principal and so its annualized rate are not known.
+    rate_known: Mapped[bool] = mapped_column(server_default=true())
     autopay: Mapped[bool] = mapped_column(default=False)
     autopay_method_id: Mapped[int | None] = mapped_column(
         ForeignKey("payment_methods.id", ondelete="SET NULL")
@@ -197,7 +201,7 @@ class PaymentRow(Base):
     completed_at: Mapped[datetime | None]
     # Our reference at the payment provider (its idempotency key); None for payments that
     # move no money through it (imported, self-reported).
-    reference: Mapped[str | None] = mapped_column(String(64), unique=True)
+    reference: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
     # While unsettled: when the sweep next asks the provider (core/services/reconcile.py).
     next_check_at: Mapped[datetime | None] = mapped_column(index=True)
     checks: Mapped[int] = mapped_column(server_default="0")

@@ -80,7 +80,7 @@ async def test_upgrade_is_idempotent(db: Database) -> None:
     async with db.engine.connect() as connection:
         versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
         diff = await connection.run_sync(_schema_diff)
-    assert [tuple(row) for row in versions] == [("0010",)]
+    assert [tuple(row) for row in versions] == [("0011",)]
     assert diff == []
     async with db.uow() as uow:  # data survives a repeated upgrade
         assert await uow.session.scalar(select(func.count()).select_from(User)) == 1
@@ -279,7 +279,7 @@ async def test_instances_starting_together_on_a_new_postgresql_migrate_once() ->
             versions = list(
                 await uow.session.execute(text("SELECT version_num FROM alembic_version"))
             )
-        assert [tuple(row) for row in versions] == [("0010",)]
+        assert [tuple(row) for row in versions] == [("0011",)]
     finally:
         for db in engines:
             await db.dispose()
@@ -400,3 +400,133 @@ async def test_0008_charges_an_irregular_first_period_for_its_days(db: Database)
     assert by_days == Decimal("181.94")
     async with db.engine.connect() as connection:
         assert await connection.run_sync(_schema_diff) == []
+
+
+async def test_upgrading_a_database_with_data_keeps_every_row(db: Database) -> None:
+    """The migrations since 0009 add columns in place: plans, installments, payments and
+    their allocation lines, and the methods plans and payments refer to, are all there
+    after the upgrade (a table rebuild on SQLite, with foreign keys on,
+    would have deleted or nulled them)."""
+    async with db.engine.begin() as connection:
+        await connection.run_sync(_downgrade_to("0009"))
+    await _rows_at_0009(db)
+    before = await _row_counts(db)
+    assert before["allocation_lines"] > 0
+    assert before["plans with an auto-repay method"] > 0
+
+    await db.migrate()
+
+    assert await _row_counts(db) == before
+    async with db.uow() as uow:
+        accounts = await uow.session.scalars(select(PaymentMethodRow.provider_account))
+        assert all(accounts)
+
+
+NOW_0009 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+
+
+async def _rows_at_0009(db: Database) -> None:
+    """A user with a card, a plan auto-repaid from it, a payment from it and its line,
+    written with the columns 0009 has."""
+    async with db.engine.begin() as connection:
+        await _insert(connection, User, telegram_id=1, language="en", timezone="UTC",
+                      created_at=NOW_0009, active=True, reminders_enabled=True,
+                      remind_days="3,1,0", remind_time=time(9, 0), overdue_daily=True,
+                      next_sweep_at=NOW_0009)  # fmt: skip
+        await connection.execute(
+            text(
+                "INSERT INTO payment_methods (id, user_id, kind, label, last4, balance,"
+                " is_default, created_at) VALUES (1, 1, 'bank_card', 'B', '1234', 50000,"
+                " true, :now)"
+            ),
+            {"now": NOW_0009},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO plans (id, user_id, provider, title, kind, principal, periods,"
+                " method, rate, first_due, repayment_day, start_date, grace_days, tolerance,"
+                " penalty_daily_rate, penalty_cap_rate, payoff_policy,"
+                " early_repayment_fee_rate, autopay, autopay_method_id, autopay_fallback,"
+                " created_at) VALUES (1, 1, 'P', 'T', 'purchase', 120000, 1, 'interest_free',"
+                " 0, :due, 7, :start, 3, 1000, 5, 3000, 'waive_future_fees', 0, true, 1,"
+                " false, :now)"
+            ),
+            {"due": date(2026, 12, 7), "start": date(2026, 11, 7), "now": NOW_0009},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO installments (id, plan_id, period, start_date, due_date,"
+                " principal, interest, fee) VALUES (10, 1, 1, :start, :due, 120000, 0, 0)"
+            ),
+            {"due": date(2026, 12, 7), "start": date(2026, 11, 7)},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO payments (id, user_id, idempotency_key, method_id, plan_id, kind,"
+                " amount, status, paid_on, created_at) VALUES (1, 1, 'k', 1, 1, 'manual',"
+                " 5000, 'succeeded', :paid, :now)"
+            ),
+            {"paid": date(2026, 11, 30), "now": NOW_0009},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO allocation_lines (payment_id, installment_id, penalty, fee,"
+                " interest, principal) VALUES (1, 10, 0, 0, 0, 5000)"
+            )
+        )
+
+
+async def _row_counts(db: Database) -> dict[str, int]:
+    queries = {
+        table: f"SELECT count(*) FROM {table}"
+        for table in ("users", "plans", "installments", "payments", "allocation_lines")
+    }
+    queries["payment_methods"] = "SELECT count(*) FROM payment_methods"
+    queries["plans with an auto-repay method"] = (
+        "SELECT count(*) FROM plans WHERE autopay_method_id IS NOT NULL"
+    )
+    queries["payments with a method"] = "SELECT count(*) FROM payments WHERE method_id IS NOT NULL"
+    async with db.engine.connect() as connection:
+        return {
+            name: int((await connection.execute(text(query))).scalar_one())
+            for name, query in queries.items()
+        }
+
+
+async def test_a_migration_that_rebuilds_a_table_keeps_the_rows_that_refer_to_it(
+    db: Database,
+) -> None:
+    """0006 rebuilds users (SQLite cannot alter a column's NULL): run with foreign keys
+    on, dropping the old table deleted every card, plan and payment of every user. The
+    migrations run with them off, and then checked and back on."""
+    async with db.engine.begin() as connection:
+        await connection.run_sync(_downgrade_to("0005"))
+    async with db.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO users (telegram_id, language, timezone, created_at, active,"
+                " reminders_enabled, remind_days, remind_time, overdue_daily) VALUES"
+                " (1, 'en', 'UTC', :now, true, true, '3,1,0', :at, true)"
+            ),
+            {"now": NOW_0009, "at": "09:00:00" if _sqlite(db) else time(9, 0)},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO payment_methods (id, user_id, kind, label, last4, balance,"
+                " is_default, created_at) VALUES (1, 1, 'bank_card', 'B', '1234', 100, true,"
+                " :now)"
+            ),
+            {"now": NOW_0009},
+        )
+
+    await db.migrate()
+
+    async with db.engine.connect() as connection:
+        cards = await connection.execute(text("SELECT count(*) FROM payment_methods"))
+        assert cards.scalar_one() == 1
+        if connection.dialect.name == "sqlite":
+            assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar_one() == 1
+
+
+def _sqlite(db: Database) -> bool:
+    return db.engine.dialect.name == "sqlite"

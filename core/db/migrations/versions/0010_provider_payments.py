@@ -22,33 +22,37 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Columns and indexes are added in place (ALTER TABLE ADD COLUMN, CREATE INDEX), never by
+# rebuilding a table: on SQLite a rebuild drops the old table, and with foreign keys on
+# that deletes or nulls every row that refers to it (allocation lines, installments …).
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("payment_methods") as batch:
-        batch.add_column(sa.Column("provider_account", sa.String(length=64), nullable=True))
-        batch.create_unique_constraint("uq_payment_methods_provider_account", ["provider_account"])
+    op.add_column("payment_methods", sa.Column("provider_account", sa.String(64), nullable=True))
     random_hex = (
         "lower(hex(randomblob(8)))"
         if op.get_bind().dialect.name == "sqlite"
         else "substr(md5(random()::text || clock_timestamp()::text), 1, 16)"
     )
     op.execute(f"UPDATE payment_methods SET provider_account = 'm' || id || '-' || {random_hex}")
-    with op.batch_alter_table("payments") as batch:
-        batch.add_column(sa.Column("reference", sa.String(length=64), nullable=True))
-        batch.add_column(sa.Column("next_check_at", sa.DateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("checks", sa.Integer(), nullable=False, server_default="0"))
-        batch.add_column(sa.Column("details", sa.JSON(), nullable=True))
-        batch.create_unique_constraint("uq_payments_reference", ["reference"])
-        batch.create_index("ix_payments_next_check_at", ["next_check_at"])
+    op.create_index(
+        "ix_payment_methods_provider_account",
+        "payment_methods",
+        ["provider_account"],
+        unique=True,
+    )
+    op.add_column("payments", sa.Column("reference", sa.String(64), nullable=True))
+    op.add_column("payments", sa.Column("next_check_at", sa.DateTime(timezone=True)))
+    op.add_column("payments", sa.Column("checks", sa.Integer(), nullable=False, server_default="0"))
+    op.add_column("payments", sa.Column("details", sa.JSON(), nullable=True))
+    op.create_index("ix_payments_reference", "payments", ["reference"], unique=True)
+    op.create_index("ix_payments_next_check_at", "payments", ["next_check_at"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("payments") as batch:
-        batch.drop_index("ix_payments_next_check_at")
-        batch.drop_constraint("uq_payments_reference", type_="unique")
-        batch.drop_column("details")
-        batch.drop_column("checks")
-        batch.drop_column("next_check_at")
-        batch.drop_column("reference")
-    with op.batch_alter_table("payment_methods") as batch:
-        batch.drop_constraint("uq_payment_methods_provider_account", type_="unique")
-        batch.drop_column("provider_account")
+    op.drop_index("ix_payments_next_check_at", "payments")
+    op.drop_index("ix_payments_reference", "payments")
+    for column in ("details", "checks", "next_check_at", "reference"):
+        op.drop_column("payments", column)
+    op.drop_index("ix_payment_methods_provider_account", "payment_methods")
+    op.drop_column("payment_methods", "provider_account")
