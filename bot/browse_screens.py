@@ -24,17 +24,18 @@ def schedule_pages(plan: PlanView) -> int:
 
 
 def plan_screen(lang: str, plan: PlanView, page: int) -> str:
-    header = t(
-        lang,
-        "plans.header",
-        title=esc(plan.title),
-        provider=esc(plan.provider),
-        principal=money(plan.principal),
-        periods=plan.periods,
-        method=t(lang, f"plans.method.{plan.method}"),
-        apr=f"{plan.apr * 100:.2f}%",
-        outstanding=money(plan.outstanding),
-    )
+    values = {
+        "title": esc(plan.title),
+        "provider": esc(plan.provider),
+        "principal": money(plan.principal),
+        "periods": plan.periods,
+        "outstanding": money(plan.outstanding),
+    }
+    if plan.apr is None:  # entered by its installments: no principal, no rate
+        header = t(lang, "plans.header_installments", **values)
+    else:
+        method = t(lang, f"plans.method.{plan.method}")
+        header = t(lang, "plans.header", method=method, apr=f"{plan.apr * 100:.2f}%", **values)
     start = (page - 1) * SCHEDULE_PAGE
     rows = [_row(lang, plan, i) for i in plan.installments[start : start + SCHEDULE_PAGE]]
     footer = t(lang, "plans.page", page=page, pages=schedule_pages(plan))

@@ -11,6 +11,7 @@ Back and Cancel; a button of an earlier step or an earlier /add has expired.
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from typing import Any
 
 from telegram import Update
@@ -36,6 +37,7 @@ from bot.handlers.add_typed import answer_typed, credit_refusal, preview_text
 from bot.handlers.common import current_user, show
 from bot.texts import esc, limit_text, t
 from core.domain.credit import CreditRefused
+from core.domain.from_installments import InstallmentsProblem, terms_from_installments
 from core.domain.quick_plan import QuickPlan, read_plan
 from core.domain.terms import MAX_FIRST_PERIOD_DAYS, MIN_FIRST_PERIOD_DAYS, Method, PlanKind
 from core.limits import MAX_PROVIDER_CHARS, MAX_TITLE_CHARS
@@ -152,8 +154,30 @@ def quick_fields(quick: QuickPlan) -> dict[str, str]:
     if quick.method is not None and quick.rate is not None:
         fields["method"] = quick.method.value
         fields["rate"] = str(quick.rate)
+    if quick.per_period is not None and quick.periods is not None:
+        fields |= _from_installments(quick.per_period, quick.periods, quick)
     if quick.first_due is not None:
         fields["first_due"] = quick.first_due.isoformat()
+    return fields
+
+
+def _from_installments(amount: Decimal, periods: int, quick: QuickPlan) -> dict[str, str]:
+    """So much a period for so many periods: the terms they make (rate unknown without a
+    principal or a total fee); nothing when the figures do not fit together."""
+    try:
+        found = terms_from_installments(
+            amount, periods, principal=quick.stated_principal, total_fee=quick.total_fee
+        )
+    except InstallmentsProblem:
+        return {}
+    fields = {
+        "principal": str(found.principal),
+        "method": found.method.value,
+        "rate": str(found.rate),
+        "per_period": str(amount),
+    }
+    if not found.rate_known:
+        fields["rate_known"] = "no"
     return fields
 
 
@@ -208,6 +232,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif data.action is Action.ADD_KIND:
         await _kind(update, context, user, draft, PlanKind(data.args[2]))
     elif data.action is Action.ADD_METHOD:
+        draft.pop("rate_known", None)  # the terms are being given: the rate is known
         draft["method"] = data.args[2]
         if Method(data.args[2]) is Method.INTEREST_FREE:
             draft["rate"] = "0"

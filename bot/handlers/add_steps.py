@@ -160,6 +160,7 @@ def plan_draft(draft: dict[str, Any]) -> PlanDraft:
         rate=Decimal(draft["rate"]),
         first_due=date.fromisoformat(draft["first_due"]),
         kind=PlanKind(draft["kind"]),
+        rate_known=draft.get("rate_known") != "no",
     )
 
 

@@ -97,6 +97,7 @@ async def _principal(
     if refusal:
         return Outcome(Step.PRINCIPAL, refusal)
     draft["principal"] = str(amount)
+    draft.pop("rate_known", None)  # a principal typed: the terms are being given
     return Outcome(Step.PERIODS)
 
 
@@ -153,9 +154,22 @@ def _first_due(
 
 def preview_text(lang: str, draft: PlanDraft) -> str:
     """The schedule's first installment, totals and APR; ``InvalidInput`` if the terms
-    make no schedule."""
+    make no schedule. A plan known only by its installments shows them, and its rate as
+    unknown."""
     preview = preview_plan(draft.terms())
     first = preview.schedule[0]
+    if not draft.rate_known:
+        return t(
+            lang,
+            "add.preview_installments",
+            title=esc(draft.title),
+            provider=esc(draft.provider),
+            kind=t(lang, f"kind.{draft.kind.value}"),
+            amount=money(first.total),
+            periods=draft.periods,
+            total=money(preview.totals.total),
+            first_due=day(first.due_date, lang),
+        )
     text = t(
         lang,
         "add.preview",

@@ -59,14 +59,12 @@ def advice_text(lang: str, found: Advice) -> str:
 
 def _line(lang: str, n: int, ranked: RankedPlan) -> str:
     cost = ranked.cost
-    values = {
-        "n": n,
-        "title": esc(ranked.title),
-        "apr": f"{cost.apr * 100:.2f}%",
-        "owed": money(cost.owed),
-    }
-    line = t(lang, "advice.line", **values)
-    if cost.apr > HIGH_COST_APR:
+    values: dict[str, object] = {"n": n, "title": esc(ranked.title), "owed": money(cost.owed)}
+    if cost.apr is None:
+        line = t(lang, "advice.line_unknown", **values)
+    else:
+        line = t(lang, "advice.line", apr=f"{cost.apr * 100:.2f}%", **values)
+    if cost.apr is not None and cost.apr > HIGH_COST_APR:
         line += t(lang, "advice.high_cost", limit=f"{HIGH_COST_APR * 100:.0f}%")
     if cost.payoff is None:
         return line + "\n  " + t(lang, "advice.no_payoff")

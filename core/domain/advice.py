@@ -32,7 +32,7 @@ class PlanCost:
     """One plan as the advice sees it."""
 
     key: int
-    apr: Decimal  # annualized rate, the IRR of its dated cash flows
+    apr: Decimal | None  # annualized rate, the IRR of its dated cash flows; None: unknown
     owed: Decimal  # everything still owed if paid as scheduled (penalties so far included)
     payoff: Decimal | None  # paying it off today; None: its terms forbid it
     last_due: date  # its last due date: when it is done if paid as scheduled
@@ -45,7 +45,7 @@ class PlanCost:
         return max(self.owed - self.payoff, ZERO)
 
 
-def plan_cost(key: int, book: PlanBook, apr: Decimal, on: date) -> PlanCost | None:
+def plan_cost(key: int, book: PlanBook, apr: Decimal | None, on: date) -> PlanCost | None:
     """The plan's cost on ``on``; None when nothing is owed."""
     owed = total_owed([book], on)
     if owed <= 0:
@@ -59,8 +59,8 @@ def rank(costs: Sequence[PlanCost], strategy: Strategy) -> list[PlanCost]:
     (smallest balance first among them, which frees a credit line soonest)."""
     worth = [c for c in costs if c.saving > 0]
     rest = sorted((c for c in costs if c.saving <= 0), key=lambda c: (c.owed, c.key))
-    if strategy is Strategy.AVALANCHE:
-        worth.sort(key=lambda c: (-c.apr, -c.saving, c.key))
+    if strategy is Strategy.AVALANCHE:  # an unknown rate: after every known one
+        worth.sort(key=lambda c: (c.apr is None, -(c.apr or 0), -c.saving, c.key))
     else:
         worth.sort(key=lambda c: (c.owed, c.key))
     return [*worth, *rest]

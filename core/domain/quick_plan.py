@@ -39,6 +39,18 @@ _AMOUNT = re.compile(
     re.I,
 )
 _PROVIDER = re.compile(r"^\s*([^\d¥￥\s,，]{1,64})")
+_MONEY = r"[¥￥]?\s*(\d{1,8}(?:,\d{3})*(?:\.\d{1,2})?)"
+# So much a period: "每期267.90", "月供 267.9", "267.90/期", "267.90 per month", "¥267.90 a month".
+_NOT_A_DAY = r"(?![\d.]*\s*[号日])"  # "每月12号还" is a day, not an amount
+_PER_PERIOD = re.compile(
+    rf"(?:每期|月供|每月)\s*(?:还|应还)?\s*{_MONEY}{_NOT_A_DAY}"
+    rf"|{_MONEY}\s*元?\s*(?:/|每|per|a)\s*(?:期|月|period|month|mo)\b",
+    re.I,
+)
+_PRINCIPAL = re.compile(rf"(?:本金|principal(?:\s+of)?)\s*{_MONEY}", re.I)
+_TOTAL_FEE = re.compile(
+    rf"(?:总手续费|手续费共|手续费合计|total\s+fees?(?:\s+of)?)\s*{_MONEY}(?!\s*%)", re.I
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +64,11 @@ class QuickPlan:
     rate: Decimal | None = None
     first_due: date | None = None
     kind: PlanKind = PlanKind.PURCHASE
+    # Said as the lender's app shows it mid-way (so much a period): the amount, and the
+    # principal and the total fee when the line gives them (``principal`` is then None).
+    per_period: Decimal | None = None
+    stated_principal: Decimal | None = None
+    total_fee: Decimal | None = None
 
 
 def read_plan(text: str, today: date) -> QuickPlan:
@@ -62,9 +79,33 @@ def read_plan(text: str, today: date) -> QuickPlan:
     periods = int(periods_match[1]) if periods_match else None
     method, rate = _method_and_rate(line)
     kind = PlanKind.CASH_ADVANCE if any(w in line.lower() for w in _CASH) else PlanKind.PURCHASE
-    return QuickPlan(
-        provider, _principal(line), periods, method, rate, _first_due(line, today), kind
-    )
+    first_due = _first_due(line, today)
+    per_period = _money(_PER_PERIOD.search(line))
+    if per_period is not None:
+        return QuickPlan(
+            provider,
+            None,
+            periods,
+            method,
+            rate,
+            first_due,
+            kind,
+            per_period,
+            _money(_PRINCIPAL.search(line)),
+            _money(_TOTAL_FEE.search(line)),
+        )
+    return QuickPlan(provider, _principal(line), periods, method, rate, first_due, kind)
+
+
+def _money(found: re.Match[str] | None) -> Decimal | None:
+    text = None if found is None else next((g for g in found.groups() if g), None)
+    if text is None:
+        return None
+    try:
+        value = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        return None
+    return value if value > 0 else None
 
 
 def _provider(line: str) -> str | None:

@@ -45,7 +45,11 @@ async def advise(uow: UnitOfWork, user_id: int, now: datetime, strategy: Strateg
     for plan in await load_plans(uow.session, user_id):
         if plan.row.closed_at is not None:
             continue
-        apr = annualized_rate(plan.row.principal, build_schedule(plan.book.terms))
+        apr = (
+            annualized_rate(plan.row.principal, build_schedule(plan.book.terms))
+            if plan.row.rate_known
+            else None  # entered by its installments alone
+        )
         cost = plan_cost(plan.row.id, plan.book, apr, on)
         if cost is not None:
             costs.append(cost)

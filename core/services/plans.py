@@ -49,6 +49,7 @@ class PlanDraft:
     payoff_policy: PayoffPolicy = PayoffPolicy.WAIVE_FUTURE_FEES
     early_repayment_fee_rate: Decimal = Decimal("0")
     payoff_forbidden_reason: str | None = None
+    rate_known: bool = True  # False: entered from its installments alone (rate unknown)
 
     def terms(self) -> PlanTerms:
         return PlanTerms(
@@ -121,6 +122,7 @@ def new_plan_row(user_id: int, draft: PlanDraft, terms: PlanTerms, now: datetime
         payoff_policy=terms.payoff_policy.value,
         early_repayment_fee_rate=terms.early_repayment_fee_rate,
         payoff_forbidden_reason=draft.payoff_forbidden_reason,
+        rate_known=draft.rate_known,
         autopay=draft.autopay,
         created_at=now,
     )
@@ -201,7 +203,7 @@ class PlanView:
     principal: Decimal
     periods: int
     rate: Decimal
-    apr: Decimal
+    apr: Decimal | None  # None: not known (the plan was entered from its installments)
     autopay: bool
     autopay_method_id: int | None
     installments: tuple[InstallmentView, ...]
@@ -244,7 +246,7 @@ def plan_view(loaded: LoadedPlan, on: date) -> PlanView:
         plan.principal,
         plan.periods,
         plan.rate,
-        annualized_rate(plan.principal, original),
+        annualized_rate(plan.principal, original) if plan.rate_known else None,
         plan.autopay,
         plan.autopay_method_id,
         items,
