@@ -158,33 +158,26 @@ def preview_text(lang: str, draft: PlanDraft) -> str:
     unknown."""
     preview = preview_plan(draft.terms())
     first = preview.schedule[0]
+    shared: dict[str, object] = {
+        "title": esc(draft.title),
+        "provider": esc(draft.provider),
+        "kind": t(lang, f"kind.{draft.kind.value}"),
+        "periods": draft.periods,
+        "first_due": day(first.due_date, lang),
+        "total": money(preview.totals.total),
+    }
     if not draft.rate_known:
-        return t(
-            lang,
-            "add.preview_installments",
-            title=esc(draft.title),
-            provider=esc(draft.provider),
-            kind=t(lang, f"kind.{draft.kind.value}"),
-            amount=money(first.total),
-            periods=draft.periods,
-            total=money(preview.totals.total),
-            first_due=day(first.due_date, lang),
-        )
+        return t(lang, "add.preview_installments", amount=money(first.total), **shared)
     text = t(
         lang,
         "add.preview",
-        title=esc(draft.title),
-        provider=esc(draft.provider),
-        kind=t(lang, f"kind.{draft.kind.value}"),
         principal=money(draft.principal),
-        periods=draft.periods,
         method=t(lang, f"plans.method.{draft.method.value}"),
-        first_due=day(first.due_date, lang),
         first_amount=money(first.total),
         interest=money(preview.totals.interest),
         fee=money(preview.totals.fee),
-        total=money(preview.totals.total),
         apr=f"{preview.apr * 100:.2f}%",
+        **shared,
     )
     if preview.apr > HIGH_COST_APR:  # said before the plan is saved, not after
         text += "\n" + t(lang, "add.high_cost", limit=f"{HIGH_COST_APR * 100:.0f}%")
