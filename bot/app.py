@@ -103,7 +103,8 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """Typed text: the answer to a question in progress, or something not understood."""
     question = awaiting.pending(context)
     if question is None:
-        await basics.unknown(update, context)
+        if not await add_plan.from_notice(update, context):  # a pasted repayment notice?
+            await basics.unknown(update, context)
     elif awaiting.expired(question, deps(context).clock(), deps(context).settings):
         awaiting.done(context)
         user = await common.current_user(update, context)

@@ -11,7 +11,6 @@ Back and Cancel; a button of an earlier step or an earlier /add has expired.
 from __future__ import annotations
 
 import secrets
-from decimal import Decimal
 from typing import Any
 
 from telegram import Update
@@ -20,6 +19,7 @@ from telegram.ext import ContextTypes
 from bot.callbacks import Action, decode
 from bot.deps import deps
 from bot.handlers import awaiting
+from bot.handlers.add_quick import quick_fields
 from bot.handlers.add_steps import (
     AWAITING,
     BUTTON_STEPS,
@@ -37,10 +37,9 @@ from bot.handlers.add_typed import answer_typed, credit_refusal, preview_text
 from bot.handlers.common import current_user, show
 from bot.texts import esc, limit_text, t
 from core.domain.credit import CreditRefused
-from core.domain.from_installments import InstallmentsProblem, terms_from_installments
-from core.domain.quick_plan import QuickPlan, read_plan
+from core.domain.notices import read_notice
+from core.domain.quick_plan import read_plan
 from core.domain.terms import MAX_FIRST_PERIOD_DAYS, MIN_FIRST_PERIOD_DAYS, Method, PlanKind
-from core.limits import MAX_PROVIDER_CHARS, MAX_TITLE_CHARS
 from core.services.clock import local_date
 from core.services.draws import check_draw, closed_lines
 from core.services.errors import InvalidInput, LimitReached, NoCreditLine
@@ -103,18 +102,49 @@ def does_not_fit(lang: str, exc: InvalidInput) -> str:
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/add: which credit lines can take no new plan, then the first question."""
+    """/add: which credit lines can take no new plan, then the first question; "/add 花呗
+    3000 12期 0.6%": what the line says, then what it does not."""
+    user = await current_user(update, context)
+    line = " ".join(context.args or [])
+    if not line:
+        await _begin(update, context, {})
+        return
+    fields = quick_fields(read_plan(line, local_date(deps(context).clock(), user.timezone)))
+    unread = [] if "provider" in fields else [t(user.language, "add.quick_unread")]
+    await _begin(update, context, fields, unread)
+
+
+async def from_notice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """A pasted or forwarded repayment notice (an SMS, an app notice): the plan it speaks
+    of, to the same preview as /add; False when the text is not one."""
+    user = await current_user(update, context)
+    message = update.effective_message
+    text = message.text if message is not None and message.text else ""
+    notice = read_notice(text, local_date(deps(context).clock(), user.timezone))
+    if notice is None:
+        return False
+    note = t(user.language, "add.from_notice")
+    await _begin(update, context, quick_fields(notice.as_plan()), [note])
+    return True
+
+
+async def _begin(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    fields: dict[str, str],
+    notes: list[str] | None = None,
+) -> None:
     assert context.user_data is not None
     user = await current_user(update, context)
     lang, d = user.language, deps(context)
-    notes = []
+    notes = list(notes or [])
     question = awaiting.pending(context)
     if (
         _ours(question, _draft(context))
         and question is not None
         and not awaiting.expired(question, d.clock(), d.settings)
     ):
-        notes.append(t(lang, "add.interrupted"))  # the /add before this one
+        notes.insert(0, t(lang, "add.interrupted"))  # the /add before this one
     try:
         async with d.db.uow() as uow:
             await ensure_room_for_plan(uow, user.telegram_id)
@@ -128,57 +158,10 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             for c in closed
         ]
         notes.append(t(lang, "add.closed_lines", lines=t(lang, "add.list_separator").join(lines)))
-    draft: dict[str, Any] = {"run": secrets.token_hex(3)}
-    line = " ".join(context.args or [])
-    if line:  # "/add 花呗 3000 12期 0.6%": what the line says, then what it does not
-        draft |= quick_fields(read_plan(line, local_date(d.clock(), user.timezone)))
+    draft: dict[str, Any] = {"run": secrets.token_hex(3)} | fields
     context.user_data[DRAFT] = draft
     first = next((step for step in ORDER if step.value not in draft), Step.CONFIRM)
-    if line and first is Step.PROVIDER:
-        notes.append(t(lang, "add.quick_unread"))
     await ask(update, context, lang, first, before="\n".join(notes))
-
-
-def quick_fields(quick: QuickPlan) -> dict[str, str]:
-    """The answers a one-line plan gives, as the steps store them (the lender's name is
-    its title too, until changed)."""
-    fields: dict[str, str] = {}
-    if quick.provider is not None:
-        fields["provider"] = quick.provider[:MAX_PROVIDER_CHARS]
-        fields["title"] = quick.provider[:MAX_TITLE_CHARS]
-        fields["kind"] = quick.kind.value
-    if quick.principal is not None:
-        fields["principal"] = str(quick.principal)
-    if quick.periods is not None:
-        fields["periods"] = str(quick.periods)
-    if quick.method is not None and quick.rate is not None:
-        fields["method"] = quick.method.value
-        fields["rate"] = str(quick.rate)
-    if quick.per_period is not None and quick.periods is not None:
-        fields |= _from_installments(quick.per_period, quick.periods, quick)
-    if quick.first_due is not None:
-        fields["first_due"] = quick.first_due.isoformat()
-    return fields
-
-
-def _from_installments(amount: Decimal, periods: int, quick: QuickPlan) -> dict[str, str]:
-    """So much a period for so many periods: the terms they make (rate unknown without a
-    principal or a total fee); nothing when the figures do not fit together."""
-    try:
-        found = terms_from_installments(
-            amount, periods, principal=quick.stated_principal, total_fee=quick.total_fee
-        )
-    except InstallmentsProblem:
-        return {}
-    fields = {
-        "principal": str(found.principal),
-        "method": found.method.value,
-        "rate": str(found.rate),
-        "per_period": str(amount),
-    }
-    if not found.rate_known:
-        fields["rate_known"] = "no"
-    return fields
 
 
 async def typed(

@@ -144,9 +144,9 @@ def _first_due(line: str, today: date) -> date | None:
     if month_day is None:
         english = _MONTH_DAY_EN.search(line)
         if english is not None:
-            return _next(today, _MONTHS[english[1][:3].lower()], int(english[2]))
+            return month_day_after(today, _MONTHS[english[1][:3].lower()], int(english[2]))
     else:
-        return _next(today, int(month_day[1]), int(month_day[2]))
+        return month_day_after(today, int(month_day[1]), int(month_day[2]))
     day_only = _DAY_ZH.search(line)
     if day_only is not None:
         day = int(day_only[1])
@@ -156,14 +156,14 @@ def _first_due(line: str, today: date) -> date | None:
     return None
 
 
-def _next(today: date, month: int, day: int) -> date | None:
-    """The next ``month``/``day`` after ``today`` (a leap day within four years); None
-    if there is no such day."""
+def month_day_after(today: date, month: int, day: int, *, on_or_after: bool = False) -> date | None:
+    """The next ``month``/``day`` after ``today`` (or on it, with ``on_or_after``; a leap
+    day within four years); None if there is no such day."""
     for year in range(today.year, today.year + 5):
         try:
             found = date(year, month, day)
         except ValueError:
             continue
-        if found > today:
+        if found > today or (on_or_after and found == today):
             return found
     return None

@@ -82,7 +82,7 @@ async def test_a_plan_from_its_installments_en(repaybot: RepayBot) -> None:
     chat = repaybot.chat(5205, "en")
     await chat.say("/start")
     preview = await chat.say("/add Xiaomi 267.90 per month, 8 periods left, first due Dec 5")
-    assert "¥267.90 a period × 8 periods = ¥2,143.20, the first due Dec 5, 2026" in preview.text
+    assert "8 × ¥267.90 = ¥2,143.20, the first due Dec 5, 2026" in preview.text
     assert "Annualized rate: unknown" in preview.text
     await chat.tap("Save")
     page = await _plan_page(chat, "Xiaomi")
