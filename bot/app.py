@@ -171,6 +171,7 @@ def build_application(
                 Action.ADD_KIND,
                 Action.ADD_METHOD,
                 Action.ADD_RATE,
+                Action.ADD_PICK,
                 Action.ADD_SAVE,
                 Action.ADD_BACK,
                 Action.ADD_CANCEL,

@@ -44,6 +44,7 @@ class Action(StrEnum):
     ADD_KIND = "ak"  # run, step, purchase | cash_advance
     ADD_METHOD = "am"  # run, step, a repayment method
     ADD_RATE = "ar"  # run, step, which reading of an ambiguous rate (its index)
+    ADD_PICK = "aq"  # run, step, which quick answer (its index): a lender, periods, a date
     ADD_SAVE = "as"  # run, step
     ADD_BACK = "ab"  # run, step
     ADD_CANCEL = "ax"  # run, step
@@ -113,6 +114,7 @@ _ARITY = {
     Action.ADD_KIND: (3,),
     Action.ADD_METHOD: (3,),
     Action.ADD_RATE: (3,),
+    Action.ADD_PICK: (3,),
     Action.ADD_SAVE: (2,),
     Action.ADD_BACK: (2,),
     Action.ADD_CANCEL: (2,),
@@ -174,6 +176,7 @@ _INT_ARGS = {
     Action.AUTOPAY_METHOD: (0, 1),
     Action.AUTOPAY_FALLBACK: (0,),
     Action.ADD_RATE: (2,),
+    Action.ADD_PICK: (2,),
     Action.CALENDAR: (0,),
     Action.CREDIT: (0,),
     Action.ELSEWHERE_DATE: (2, 3),

@@ -31,6 +31,7 @@ from bot.handlers.add_steps import (
     previous,
     question_keyboard,
     question_text,
+    quick_answers,
     readings_of,
 )
 from bot.handlers.add_typed import answer_typed, credit_refusal, preview_text
@@ -158,7 +159,8 @@ async def _begin(
             for c in closed
         ]
         notes.append(t(lang, "add.closed_lines", lines=t(lang, "add.list_separator").join(lines)))
-    draft: dict[str, Any] = {"run": secrets.token_hex(3)} | fields
+    today = local_date(d.clock(), user.timezone).isoformat()  # for the due-date buttons
+    draft: dict[str, Any] = {"run": secrets.token_hex(3), "today": today} | fields
     context.user_data[DRAFT] = draft
     first = next((step for step in ORDER if step.value not in draft), Step.CONFIRM)
     await ask(update, context, lang, first, before="\n".join(notes))
@@ -198,6 +200,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     current = _ours(question, draft) and question is not None and question.get("step") == step
     if data.action is Action.ADD_RATE and draft is not None:
         current = current and int(data.args[2]) < len(readings_of(draft))
+    if data.action is Action.ADD_PICK and draft is not None and current:
+        current = int(data.args[2]) < len(quick_answers(lang, Step(step), draft))
     if not current or draft is None or draft.get("run") != run or question is None:
         await query.answer(t(lang, "add.stale_button"), show_alert=True)
         return
@@ -222,6 +226,14 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await ask(update, context, lang, Step.FIRST_DUE, edit=True)
         else:
             await ask(update, context, lang, Step.RATE, edit=True)
+    elif data.action is Action.ADD_PICK:  # as if its answer were typed
+        assert draft is not None
+        picked = quick_answers(lang, Step(step), draft)[int(data.args[2])][1]
+        outcome = await answer_typed(context, user, Step(step), draft, picked)
+        if outcome.reason:
+            await ask(update, context, lang, Step(step), before=outcome.reason)
+        else:
+            await ask(update, context, lang, outcome.next_step)
     elif data.action is Action.ADD_RATE:
         draft["rate"] = str(readings_of(draft)[int(data.args[2])].rate)
         await ask(update, context, lang, Step.FIRST_DUE, edit=True)

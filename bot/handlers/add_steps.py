@@ -7,7 +7,7 @@ in it when the person goes back, and is shown under the question asked again.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -71,9 +71,10 @@ def percent(rate: Decimal) -> str:
 def reading_label(lang: str, reading: RateReading, method: Method) -> str:
     if method is Method.FEE_PER_PERIOD:
         return t(lang, "add.reading.period", rate=percent(reading.rate))
-    if reading.unit is RateUnit.MONTHLY_PERCENT:
+    if reading.unit in (RateUnit.MONTHLY_PERCENT, RateUnit.DAILY_PERCENT):
         typed = format(reading.typed.normalize(), "f")
-        return t(lang, "add.reading.month", typed=typed, rate=percent(reading.rate))
+        key = "add.reading.month" if reading.unit is RateUnit.MONTHLY_PERCENT else "add.reading.day"
+        return t(lang, key, typed=typed, rate=percent(reading.rate))
     return t(lang, "add.reading.year", rate=percent(reading.rate))
 
 
@@ -120,20 +121,68 @@ def question_text(lang: str, step: Step, draft: dict[str, Any]) -> str:
     return f"{text}\n{t(lang, 'add.current', value=current)}" if current else text
 
 
+# Quick answers to typed steps: the common lenders, period counts and due days.
+LENDERS = {
+    "zh": ("花呗", "借呗", "京东白条", "小米分期", "招联金融", "美团月付"),
+    "en": ("Huabei", "Jiebei", "JD Baitiao", "Xiaomi", "Zhaolian", "Meituan"),
+}
+PERIOD_COUNTS = ("3", "6", "12", "24")
+DUE_DAYS = (5, 10, 15, 20, 25)
+
+
+def quick_answers(lang: str, step: Step, draft: dict[str, Any]) -> list[tuple[str, str]]:
+    """The buttons a typed step offers, as (label, the answer it types)."""
+    if step is Step.PROVIDER:
+        return [(name, name) for name in LENDERS.get(lang, LENDERS["en"])]
+    if step is Step.PERIODS:
+        return [(t(lang, "add.pick_periods", count=n), n) for n in PERIOD_COUNTS]
+    if step is Step.FIRST_DUE and "today" in draft:
+        today = date.fromisoformat(draft["today"])
+        days = sorted(next_day_of_month(today, d) for d in DUE_DAYS)
+        return [(day(found, lang), found.isoformat()) for found in days]
+    return []
+
+
+def next_day_of_month(today: date, wanted: int) -> date:
+    """The next date after ``today`` falling on day ``wanted`` (1–28) of a month."""
+    this_month = today.replace(day=wanted)
+    if this_month > today:
+        return this_month
+    return (today.replace(day=1) + timedelta(days=32)).replace(day=wanted)
+
+
+def _as_button(label: str) -> str:
+    """A name written for the middle of a sentence ("purchase"), as a button says it."""
+    return label[:1].upper() + label[1:]
+
+
 def question_keyboard(
     lang: str, step: Step, draft: dict[str, Any], run: str
 ) -> InlineKeyboardMarkup:
-    """The step's choices, then Back (but on the first step) and Cancel."""
+    """The step's choices (for a typed step, its quick answers), then Back (but on the
+    first step) and Cancel."""
 
     def button(text: str, action: Action, *args: object) -> InlineKeyboardButton:
         return InlineKeyboardButton(text, callback_data=encode(action, run, step.value, *args))
 
     rows: list[list[InlineKeyboardButton]] = []
+    picks = quick_answers(lang, step, draft)
+    for start in range(0, len(picks), 3):
+        rows.append(
+            [
+                button(label, Action.ADD_PICK, index)
+                for index, (label, _) in enumerate(picks[start : start + 3], start=start)
+            ]
+        )
     if step is Step.KIND:
-        rows += [[button(t(lang, f"kind.{k.value}"), Action.ADD_KIND, k.value)] for k in PlanKind]
+        rows += [
+            [button(_as_button(t(lang, f"kind.{k.value}")), Action.ADD_KIND, k.value)]
+            for k in PlanKind
+        ]
     elif step is Step.METHOD:
         rows += [
-            [button(t(lang, f"plans.method.{m.value}"), Action.ADD_METHOD, m.value)] for m in Method
+            [button(_as_button(t(lang, f"plans.method.{m.value}")), Action.ADD_METHOD, m.value)]
+            for m in Method
         ]
     elif step is Step.READING:
         method = Method(draft["method"])

@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from core.domain.dates import due_date
+from core.domain.rates import said_daily, yearly_of_daily
 from core.domain.terms import Method, PlanKind
 
 MAX_LINE = 200
@@ -134,6 +135,8 @@ def _method_and_rate(line: str) -> tuple[Method | None, Decimal | None]:
     if found is None:
         return None, None
     rate = Decimal(found[2]) / 100
+    if said_daily(line):  # "日利率0.05%": 备用金 and cash loans are quoted by the day
+        return Method.ANNUITY, yearly_of_daily(rate)
     if found[1] or rate > FEE_RATE_AT_MOST:  # "年化 18%": a year's rate
         return Method.ANNUITY, rate
     return Method.FEE_PER_PERIOD, rate  # "0.6%": a fee each period, as 分期 quote it

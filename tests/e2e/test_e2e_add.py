@@ -19,6 +19,9 @@ ZH = {
     "purchase": "消费分期",
     "annuity": "等额本息",
     "free": "免息",
+    "purchase_button": "消费分期",
+    "annuity_button": "等额本息",
+    "free_button": "免息",
     "back": "返回",
     "cancel": "取消",
     "save": "保存",
@@ -31,6 +34,9 @@ EN = {
     "purchase": "purchase",
     "annuity": "equal installments",
     "free": "interest-free",
+    "purchase_button": "Purchase",
+    "annuity_button": "Equal installments",
+    "free_button": "Interest-free",
     "back": "Back",
     "cancel": "Cancel",
     "save": "Save",
@@ -76,10 +82,10 @@ async def test_back_on_every_step_keeps_the_answers(
     assert w["back"] not in str(chat.last().buttons)  # the first step has only Cancel
     await chat.say("Lender A")
     await chat.say("Back and forth")
-    await chat.tap(w["purchase"])
+    await chat.tap(w["purchase_button"])
     await chat.say("1200")
     await chat.say("12")
-    await chat.tap(w["annuity"])
+    await chat.tap(w["annuity_button"])
     await chat.say("12%")
     preview = await chat.say("2026-12-20")
     assert "12.00%" in preview.text  # the preview, with its Back
@@ -100,14 +106,14 @@ async def test_back_on_every_step_keeps_the_answers(
         assert kept in screen.text
     await chat.say("Lender B")  # a new answer for step 1, then on from there
     await chat.say("Back and forth")
-    await chat.tap(w["purchase"])
+    await chat.tap(w["purchase_button"])
     await chat.say("1200")
     await chat.say("6")
-    await chat.tap(w["free"])
+    await chat.tap(w["free_button"])
     assert w["last"] in chat.last().text  # interest-free: no rate asked
     back = await chat.tap(w["back"])
     assert step6 in back.text  # and Back skips the rate too
-    await chat.tap(w["free"])
+    await chat.tap(w["free_button"])
     await chat.say("2026-12-20")
     assert w["saved"] in (await chat.tap(w["save"])).text
     plan = await _plan(repaybot, user_id, "Back and forth")
@@ -137,10 +143,10 @@ async def test_an_exhausted_line_and_a_cash_advance_without_a_line_are_said_at_o
     assert "nothing available" in (await chat.say("Huabei")).text
     await chat.say("Some bank")
     await chat.say("Cash")
-    refused = await chat.tap("cash advance")
+    refused = await chat.tap("Cash advance")
     assert "needs a Some bank credit line" in refused.text
     assert "Step 3" in refused.text
-    await chat.tap("purchase")
+    await chat.tap("Purchase")
     assert "Step 4" in chat.last().text
 
 
@@ -154,10 +160,10 @@ async def test_a_rate_without_percent_is_asked_with_buttons(
     await chat.say("/add")
     await chat.say("Bank")
     await chat.say("Rates")
-    await chat.tap(w["purchase"])
+    await chat.tap(w["purchase_button"])
     await chat.say("6000")
     await chat.say("12")
-    await chat.tap(w["annuity"])
+    await chat.tap(w["annuity_button"])
     asked = await chat.say("0.18")
     labels = [text for row in asked.buttons for text, _ in row]
     if zh:
@@ -206,12 +212,12 @@ async def test_the_legal_maximum_and_bad_dates_are_refused_at_their_step(
     await chat.say("/add")
     await chat.say("Bank")
     await chat.say("Limits")
-    await chat.tap(w["purchase"])
+    await chat.tap(w["purchase_button"])
     await chat.say("6000")
     too_many = await chat.say("61")
     assert ("1 到 60" if zh else "1 to 60") in too_many.text
     await chat.say("12")
-    await chat.tap(w["annuity"])
+    await chat.tap(w["annuity_button"])
     for rate in ("40%", "40", "36.5"):
         refused = await chat.say(rate)
         assert ("年利率不能超过 36%" if zh else "cannot be above 36%") in refused.text
@@ -288,3 +294,51 @@ async def test_a_question_started_by_a_button_ends_the_add(repaybot: RepayBot) -
     assert "未完成的添加分期已取消" in chat.last().text
     quoted = await chat.say("100")
     assert "请选择支付方式" in quoted.text or "请确认还款" in quoted.text
+
+
+async def test_buttons_answer_the_typed_steps_and_a_daily_rate_is_read_zh(
+    repaybot: RepayBot,
+) -> None:
+    """The common lenders, period counts and due days are buttons; a cash loan's daily
+    rate (日利率) is taken as the yearly rate it makes (issue 13)."""
+    chat = repaybot.chat(5401)
+    await chat.say("/start")
+    await chat.say("/add")
+    await chat.tap("小米分期")
+    await chat.say("Redmi Pad")
+    await chat.tap("消费分期")
+    await chat.say("3000")
+    await chat.tap("12 期")
+    await chat.tap("等额本息")
+    asked = await chat.say("日利率0.05%")
+    assert "首期还款日" in asked.text
+    assert "2026年12月10日" in [label for row in asked.buttons for label, _ in row]
+    preview = await chat.tap("2026年12月10日")
+    assert "本金 ¥3,000.00 · 12 期 · 等额本息" in preview.text
+    assert "首期 2026年12月10日" in preview.text
+    await chat.tap("保存")
+    async with repaybot.db.uow() as uow:
+        found = await uow.session.execute(
+            select(PlanRow.provider, PlanRow.periods, PlanRow.method, PlanRow.rate).where(
+                PlanRow.user_id == 5401
+            )
+        )
+        rows = [tuple(row) for row in found.all()]
+    assert rows == [("小米分期", 12, "annuity", Decimal("0.1825"))]
+
+
+async def test_buttons_and_a_daily_rate_en(repaybot: RepayBot) -> None:
+    chat = repaybot.chat(5402, "en")
+    await chat.say("/start")
+    await chat.say("/add")
+    await chat.tap("Xiaomi")
+    await chat.say("Redmi Pad")
+    await chat.tap("Purchase")
+    await chat.say("3000")
+    await chat.tap("6 periods")
+    await chat.tap("Equal installments")
+    asked = await chat.say("0.05% a day")
+    assert "first due" in asked.text.lower()
+    preview = await chat.tap("Dec 15, 2026")
+    assert "6 periods" in preview.text
+    assert "Annualized rate (IRR)" in preview.text

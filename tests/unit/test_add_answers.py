@@ -140,3 +140,23 @@ def test_a_closed_line_is_refused_before_any_amount(
 
 def test_an_open_line_is_not_refused() -> None:
     check_line_open(CreditLine("小米", D("1000"), D("999.99")))
+
+
+@pytest.mark.parametrize(
+    "typed", ["日利率0.05%", "0.05%/天", "日息 0.05", "0.05% a day", "0.05 daily"]
+)
+def test_a_daily_rate_is_one_certain_reading_of_its_yearly_rate(typed: str) -> None:
+    found = read_rate(typed, Method.ANNUITY)
+    assert found.certain
+    assert [(r.rate, r.unit) for r in found.readings] == [
+        (Decimal("0.1825"), RateUnit.DAILY_PERCENT)
+    ]
+
+
+def test_a_bare_number_may_be_a_daily_rate_and_a_fee_plan_has_none() -> None:
+    units = [r.unit for r in read_rate("0.05", Method.ANNUITY).readings]
+    assert RateUnit.DAILY_PERCENT in units
+    with pytest.raises(RateError):
+        read_rate("日利率0.05%", Method.FEE_PER_PERIOD)
+    with pytest.raises(RateError):  # 1 % a day is 365 % a year: past what the law allows
+        read_rate("日利率1%", Method.ANNUITY)

@@ -66,3 +66,11 @@ def test_any_text_is_read_without_error_in_bounded_time(text: str, today: date) 
     assert found.principal is None or found.principal >= 1
     assert found.first_due is None or found.first_due > today
     assert found.provider is None or len(found.provider) <= MAX_LINE
+
+
+def test_a_daily_rate_is_read_as_the_yearly_rate_it_makes() -> None:
+    """备用金 and cash loans are quoted by the day: 0.05 % a day is 18.25 % a year."""
+    for line in ("小米备用金 5000 6期 日利率0.05%", "Xiaomi cash loan 5000 6 months 0.05% a day"):
+        found = read_plan(line, date(2026, 12, 5))
+        assert (found.method, found.rate) == (Method.ANNUITY, Decimal("0.1825")), line
+        assert found.kind is PlanKind.CASH_ADVANCE
