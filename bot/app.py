@@ -172,6 +172,7 @@ def build_application(
                 Action.ADD_METHOD,
                 Action.ADD_RATE,
                 Action.ADD_PICK,
+                Action.ADD_EDIT,
                 Action.ADD_SAVE,
                 Action.ADD_BACK,
                 Action.ADD_CANCEL,

@@ -45,6 +45,7 @@ class Action(StrEnum):
     ADD_METHOD = "am"  # run, step, a repayment method
     ADD_RATE = "ar"  # run, step, which reading of an ambiguous rate (its index)
     ADD_PICK = "aq"  # run, step, which quick answer (its index): a lender, periods, a date
+    ADD_EDIT = "ae"  # run, step (, which field of the preview to change: its step)
     ADD_SAVE = "as"  # run, step
     ADD_BACK = "ab"  # run, step
     ADD_CANCEL = "ax"  # run, step
@@ -115,6 +116,7 @@ _ARITY = {
     Action.ADD_METHOD: (3,),
     Action.ADD_RATE: (3,),
     Action.ADD_PICK: (3,),
+    Action.ADD_EDIT: (2, 3),
     Action.ADD_SAVE: (2,),
     Action.ADD_BACK: (2,),
     Action.ADD_CANCEL: (2,),

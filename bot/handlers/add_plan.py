@@ -24,9 +24,13 @@ from bot.handlers.add_steps import (
     AWAITING,
     BUTTON_STEPS,
     DRAFT,
+    EDITABLE,
+    EDITING,
     ORDER,
     STEP_OF_FIELD,
     Step,
+    after_edit,
+    edit_keyboard,
     plan_draft,
     previous,
     question_keyboard,
@@ -73,9 +77,11 @@ async def ask(
     before: str = "",
     edit: bool = False,
 ) -> None:
-    """Await ``step`` and ask it (after ``before``, a reason or a note, if any)."""
+    """Await ``step`` and ask it (after ``before``, a reason or a note, if any); while a
+    field of the preview is being changed, the preview comes back once it is."""
     draft = _draft(context)
     assert draft is not None
+    step = after_edit(step, draft)
     if step is Step.CONFIRM:
         try:
             text = preview_text(lang, plan_draft(draft))
@@ -226,6 +232,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await ask(update, context, lang, Step.FIRST_DUE, edit=True)
         else:
             await ask(update, context, lang, Step.RATE, edit=True)
+    elif data.action is Action.ADD_EDIT:
+        await _edit(update, context, lang, draft, data.args[2] if len(data.args) > 2 else None)
     elif data.action is Action.ADD_PICK:  # as if its answer were typed
         assert draft is not None
         picked = quick_answers(lang, Step(step), draft)[int(data.args[2])][1]
@@ -239,6 +247,29 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await ask(update, context, lang, Step.FIRST_DUE, edit=True)
     else:
         await _save(update, context, user, draft)
+
+
+async def _edit(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    lang: str,
+    draft: dict[str, Any] | None,
+    field: str | None,
+) -> None:
+    """ "Edit" on the preview: which answer to change; that one's question; or, with no
+    field (Back), the preview again."""
+    assert draft is not None
+    if field is None and draft.get(EDITING) != "?":
+        draft[EDITING] = "?"
+        text = t(lang, "add.edit_which")
+        await show(update, text, edit_keyboard(lang, draft, draft["run"]), edit=True)
+        return
+    if field is None or field not in {s.value for s in EDITABLE}:
+        draft.pop(EDITING, None)
+        await ask(update, context, lang, Step.CONFIRM, edit=True)
+        return
+    draft[EDITING] = field
+    await ask(update, context, lang, Step(field), edit=True)
 
 
 async def _kind(

@@ -49,6 +49,17 @@ ORDER = (
     Step.CONFIRM,
 )
 BUTTON_STEPS = (Step.KIND, Step.METHOD, Step.READING, Step.CONFIRM)
+# What "Edit" on the preview offers: each answer, by the step that asks it.
+EDITABLE = (
+    Step.PROVIDER,
+    Step.TITLE,
+    Step.KIND,
+    Step.PRINCIPAL,
+    Step.PERIODS,
+    Step.METHOD,
+    Step.FIRST_DUE,
+)
+EDITING = "editing"  # the draft's key: the step being changed from the preview
 
 
 def previous(step: Step, draft: dict[str, Any]) -> Step | None:
@@ -192,11 +203,41 @@ def question_keyboard(
         ]
     elif step is Step.CONFIRM:
         rows.append([button(t(lang, "button.save"), Action.ADD_SAVE)])
+        rows.append([button(t(lang, "button.edit_field"), Action.ADD_EDIT)])
     last = [button(t(lang, "button.cancel"), Action.ADD_CANCEL)]
     if previous(step, draft) is not None:
         last.insert(0, button(t(lang, "button.back"), Action.ADD_BACK))
     rows.append(last)
     return InlineKeyboardMarkup(rows)
+
+
+def edit_keyboard(lang: str, draft: dict[str, Any], run: str) -> InlineKeyboardMarkup:
+    """Which answer of the preview to change; Back to the preview."""
+
+    def button(text: str, *args: object) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            text, callback_data=encode(Action.ADD_EDIT, run, Step.CONFIRM.value, *args)
+        )
+
+    fields = [button(t(lang, f"add.field.{s.value}"), s.value) for s in EDITABLE]
+    rows = [fields[i : i + 2] for i in range(0, len(fields), 2)]
+    back = InlineKeyboardButton(
+        t(lang, "button.back"), callback_data=encode(Action.ADD_EDIT, run, Step.CONFIRM.value)
+    )
+    rows.append([back])
+    return InlineKeyboardMarkup(rows)
+
+
+def after_edit(step: Step, draft: dict[str, Any]) -> Step:
+    """Where an answer leads while a field of the preview is being changed: back to the
+    preview, unless the change needs another answer (a method's rate) or one is missing."""
+    editing = draft.get(EDITING)
+    if editing is None or step in (Step.RATE, Step.READING) or step.value == editing:
+        return step
+    if all(s.value in draft for s in ORDER if s is not Step.CONFIRM):
+        draft.pop(EDITING, None)
+        return Step.CONFIRM
+    return step
 
 
 def plan_draft(draft: dict[str, Any]) -> PlanDraft:

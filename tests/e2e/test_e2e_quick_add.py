@@ -89,3 +89,31 @@ async def test_a_plan_from_its_installments_en(repaybot: RepayBot) -> None:
     assert "Entered by its installments: 8 periods, ¥2,143.20 in all" in page
     with_fee = await chat.say("/add Xiaomi 267.90 per month, 8 periods left, total fee 143.20")
     assert "unknown" not in with_fee.text
+
+
+@pytest.mark.parametrize(
+    ("user_id", "language", "words"),
+    [
+        (5206, "zh-hans", ("修改某项", "期数", "6 期", "本金 ¥2,999.00 · 6 期", "保存")),
+        (5207, "en", ("Change an answer", "Periods", "6 periods", "¥2,999.00 · 6 periods", "Save")),
+    ],
+)
+async def test_change_an_answer_from_the_preview(
+    repaybot: RepayBot, user_id: int, language: str, words: tuple[str, ...]
+) -> None:
+    """The preview's "Change an answer": pick the answer, give it again, and the preview
+    comes back with it — nothing asked twice, nothing saved before Save."""
+    change, field, pick, changed, save = words
+    chat = repaybot.chat(user_id, language)
+    await chat.say("/start")
+    line = (
+        "小米分期 2999 12期 0.6% 5号还" if language != "en" else "Xiaomi 2999 12 periods 0.6% Jan 5"
+    )
+    await chat.say(f"/add {line}")
+    await chat.tap(change)
+    await chat.tap(field)
+    preview = await chat.tap(pick)
+    assert changed in preview.text
+    assert await _plans(repaybot, user_id) == []
+    await chat.tap(save)
+    assert [periods for _, periods, _ in await _plans(repaybot, user_id)] == [6]
