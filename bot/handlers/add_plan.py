@@ -19,9 +19,9 @@ from telegram.ext import ContextTypes
 from bot.callbacks import Action, decode
 from bot.deps import deps
 from bot.handlers import awaiting
+from bot.handlers.add_flow import ask, does_not_fit, draft_of, end, ours
 from bot.handlers.add_quick import quick_fields
 from bot.handlers.add_steps import (
-    AWAITING,
     BUTTON_STEPS,
     DRAFT,
     EDITABLE,
@@ -29,83 +29,25 @@ from bot.handlers.add_steps import (
     ORDER,
     STEP_OF_FIELD,
     Step,
-    after_edit,
     edit_keyboard,
     plan_draft,
     previous,
-    question_keyboard,
-    question_text,
     quick_answers,
     readings_of,
 )
-from bot.handlers.add_typed import answer_typed, credit_refusal, preview_text
+from bot.handlers.add_typed import answer_typed, credit_refusal
 from bot.handlers.common import current_user, show
 from bot.texts import esc, limit_text, t
 from core.domain.credit import CreditRefused
 from core.domain.notices import read_notice
 from core.domain.quick_plan import read_plan
-from core.domain.terms import MAX_FIRST_PERIOD_DAYS, MIN_FIRST_PERIOD_DAYS, Method, PlanKind
+from core.domain.terms import Method, PlanKind
 from core.services.clock import local_date
 from core.services.draws import check_draw, closed_lines
 from core.services.errors import InvalidInput, LimitReached, NoCreditLine
 from core.services.limits import ensure_room_for_plan
 from core.services.plans import add_plan
 from core.services.users import UserView
-
-
-def _draft(context: ContextTypes.DEFAULT_TYPE) -> dict[str, Any] | None:
-    found = context.user_data.get(DRAFT) if context.user_data is not None else None
-    return found if isinstance(found, dict) else None
-
-
-def _ours(question: dict[str, Any] | None, draft: dict[str, Any] | None) -> bool:
-    """Whether ``question`` is a step of the /add whose answers are ``draft``."""
-    return (
-        question is not None
-        and draft is not None
-        and question.get("what") == AWAITING
-        and question.get("run") == draft.get("run")
-    )
-
-
-async def ask(
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    lang: str,
-    step: Step,
-    *,
-    before: str = "",
-    edit: bool = False,
-) -> None:
-    """Await ``step`` and ask it (after ``before``, a reason or a note, if any); while a
-    field of the preview is being changed, the preview comes back once it is."""
-    draft = _draft(context)
-    assert draft is not None
-    step = after_edit(step, draft)
-    if step is Step.CONFIRM:
-        try:
-            text = preview_text(lang, plan_draft(draft))
-        except InvalidInput as exc:
-            step = STEP_OF_FIELD.get(exc.field, Step.FIRST_DUE)
-            await ask(update, context, lang, step, before=does_not_fit(lang, exc), edit=edit)
-            return
-    else:
-        text = question_text(lang, step, draft)
-    awaiting.expect(context, AWAITING, deps(context).clock(), step=step.value, run=draft["run"])
-    text = f"{before}\n{text}" if before else text
-    await show(update, text, question_keyboard(lang, step, draft, draft["run"]), edit=edit)
-
-
-def does_not_fit(lang: str, exc: InvalidInput) -> str:
-    """Why the answers make no plan: the first period's bounds said with their numbers."""
-    if exc.field == "start_date":
-        return t(
-            lang,
-            "add.bad_first_period",
-            shortest=MIN_FIRST_PERIOD_DAYS,
-            longest=MAX_FIRST_PERIOD_DAYS,
-        )
-    return t(lang, "add.does_not_fit")
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -147,7 +89,7 @@ async def _begin(
     notes = list(notes or [])
     question = awaiting.pending(context)
     if (
-        _ours(question, _draft(context))
+        ours(question, draft_of(context))
         and question is not None
         and not awaiting.expired(question, d.clock(), d.settings)
     ):
@@ -177,9 +119,9 @@ async def typed(
 ) -> None:
     """A typed answer to the step awaited (``text_message`` routes it here)."""
     user = await current_user(update, context)
-    lang, draft = user.language, _draft(context)
+    lang, draft = user.language, draft_of(context)
     step = Step(question["step"])
-    if draft is None or not _ours(question, draft):
+    if draft is None or not ours(question, draft):
         awaiting.done(context)  # a question whose draft is gone: nothing to answer
         await show(update, t(lang, "add.interrupted"), edit=False)
         return
@@ -202,8 +144,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = await current_user(update, context)
     lang, d, data = user.language, deps(context), decode(query.data)
     run, step = data.args[0], data.args[1]
-    question, draft = awaiting.pending(context), _draft(context)
-    current = _ours(question, draft) and question is not None and question.get("step") == step
+    question, draft = awaiting.pending(context), draft_of(context)
+    current = ours(question, draft) and question is not None and question.get("step") == step
     if data.action is Action.ADD_RATE and draft is not None:
         current = current and int(data.args[2]) < len(readings_of(draft))
     if data.action is Action.ADD_PICK and draft is not None and current:
@@ -321,31 +263,23 @@ async def _save(
     await end(update, context, t(lang, "add.saved"))
 
 
-async def end(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
-    """Stop awaiting /add and forget its answers, then say ``text``."""
-    assert context.user_data is not None
-    awaiting.done(context)
-    context.user_data.pop(DRAFT, None)
-    await show(update, text)
-
-
 async def after_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """After every update's handler: an /add whose question was replaced by another
     question, or that waits while another command ran, is over; say so (not when it had
     already timed out, nor after /cancel, which says it itself)."""
-    draft = _draft(context)
+    draft = draft_of(context)
     if draft is None or context.user_data is None:
         return
     question, d = awaiting.pending(context), deps(context)
-    ours = _ours(question, draft)
-    if ours and not _other_command(update):
+    waiting = ours(question, draft)
+    if waiting and not _other_command(update):
         return
-    if ours:
+    if waiting:
         awaiting.done(context)
     context.user_data.pop(DRAFT, None)
     if question is None or update.effective_chat is None:
         return  # ended by /cancel, by the timeout, or by Save
-    if ours and awaiting.expired(question, d.clock(), d.settings):
+    if waiting and awaiting.expired(question, d.clock(), d.settings):
         return
     user = await current_user(update, context)
     await context.bot.send_message(update.effective_chat.id, t(user.language, "add.interrupted"))
