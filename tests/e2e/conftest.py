@@ -214,9 +214,11 @@ class RepayBot:
 
     async def _webhook_instance(self) -> Instance:
         """What ``repaybot webhook`` runs, on a port of its own."""
-        settings = self._with_http_port(self.settings).model_copy(
-            update={"webhook_port": free_port()}
-        )
+        settings = self._with_http_port(self.settings)
+        hook = free_port()
+        while hook == settings.http_port:  # a port just freed may be handed out again
+            hook = free_port()
+        settings = settings.model_copy(update={"webhook_port": hook})
         assert webhook_problems(settings) == []
         db = Database.from_url(
             settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
