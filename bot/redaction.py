@@ -27,6 +27,8 @@ def settings_secrets(settings: Settings) -> dict[str, str]:
         found[settings.bot_token.get_secret_value()] = "<BOT_TOKEN>"
     if settings.webhook_secret is not None and settings.webhook_secret.get_secret_value():
         found[settings.webhook_secret.get_secret_value()] = "<WEBHOOK_SECRET>"
+    if settings.gateway_secret is not None and settings.gateway_secret.get_secret_value():
+        found[settings.gateway_secret.get_secret_value()] = "<GATEWAY_SECRET>"
     try:
         password = make_url(settings.database_url).password
     except (ArgumentError, ValueError):

@@ -27,6 +27,7 @@ from telegram.error import Conflict, InvalidToken
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes
 
 from bot.app import build_application
+from bot.provider import ProviderSettingsError, provider_secret
 from bot.redaction import Redactor, install, settings_secrets
 from bot.webhook_server import WebhookServer
 from core.db.uow import Database
@@ -139,6 +140,11 @@ def _serve(command: str, settings: Settings, serve: Callable[[], int]) -> int:
     """Run ``serve``; whatever stops it is said in one line (or a log entry), secrets
     replaced, with the exit code documented in the README."""
     redact = Redactor(settings_secrets(settings))
+    try:
+        provider_secret(settings)  # GATEWAY_URL without its secret: said before anything starts
+    except ProviderSettingsError as exc:
+        print(f"repaybot {command}: {exc}", file=sys.stderr)
+        return SETTINGS_EXIT
     try:
         return serve()
     except StartupError as exc:

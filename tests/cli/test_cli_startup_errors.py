@@ -105,3 +105,26 @@ def test_the_log_filter_redacts_messages_and_tracebacks() -> None:
     assert lines[0] == "GET https://api.telegram.org/bot<BOT_TOKEN>/getMe"
     assert "RuntimeError: The token `<BOT_TOKEN>` was rejected; pw <DATABASE_PASSWORD>" in lines[1]
     assert "REVOKED" not in "".join(lines)
+
+
+@pytest.mark.parametrize("secret", ["", "short-secret"])
+@pytest.mark.parametrize("command", ["run", "webhook"])
+async def test_a_provider_without_its_secret_is_refused_before_anything_starts(
+    command: str, secret: str, tmp_path: Path
+) -> None:
+    """GATEWAY_URL names a payment provider: its notifications cannot be verified without
+    GATEWAY_SECRET (16+ characters) — one line, exit 2, the short secret not printed."""
+    exit_code, output = await _repaybot(
+        command,
+        tmp_path,
+        BOT_TOKEN="123:abc",
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/bot.db",
+        GATEWAY_URL="http://127.0.0.1:8700",
+        GATEWAY_SECRET=secret,
+        **WEBHOOK,
+    )
+    assert exit_code == SETTINGS_EXIT, output
+    assert output.startswith(f"repaybot {command}: GATEWAY_URL is set, so GATEWAY_SECRET"), output
+    assert output.count("\n") == 1, output
+    assert "short-secret" not in output or not secret
+    assert not (tmp_path / "bot.db").exists()  # nothing started, nothing created
