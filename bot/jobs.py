@@ -150,7 +150,8 @@ async def run_sweep(
     started = time.perf_counter()
     report = SweepReport()
     report.receipts = await run_autopays(db, now, settings.autopay_time)
-    report.reconciled = await reconcile(db, now)
+    # Read again: the auto-debits may have taken a while, and a claim is a lease from now.
+    report.reconciled = await reconcile(db, clock() if clock is not None else now)
     while not state.paused(now):
         async with db.uow() as uow:
             lease = timedelta(seconds=settings.send_lease_seconds)

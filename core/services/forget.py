@@ -26,6 +26,7 @@ from core.db.models import BotStateRow, PaymentRow, PlanRow, User
 from core.db.uow import Database, UnitOfWork
 from core.services.errors import PaymentInFlight
 from core.services.overview import in_flight
+from core.services.users import lock_user
 
 log = logging.getLogger(__name__)
 # A pseudonymous owner is never looked at by the sweeps.
@@ -44,6 +45,9 @@ async def forget_user(
     find its record (and its owner be told) first; nothing is deleted."""
     if await uow.session.get(User, telegram_id) is None:
         return False
+    # Locked first: a payment starting now (a confirm, an auto-repay) waits for this, and
+    # one already committed is seen.
+    await lock_user(uow, telegram_id)
     if await in_flight(uow, telegram_id):
         raise PaymentInFlight()
     connection = await uow.session.connection()

@@ -28,6 +28,7 @@ from core.db.uow import UnitOfWork
 from core.domain.quotes import Quote
 from core.gateway.link import DEFAULT_LEASE, Account
 from core.gateway.port import (
+    CARD_REMOVED,
     PROVIDER_UNAVAILABLE,
     DebitState,
     DebitStatus,
@@ -120,11 +121,8 @@ async def submit(uow: UnitOfWork, sent: Submission) -> DebitState | None:
         return None
     except ProviderRefused as exc:
         log.error("payment %s: the provider refused the debit: %s", sent.payment_id, exc)
+        # A refusal recorded nothing: the debit failed (a closed account: the card is gone).
+        reason = CARD_REMOVED if exc.reason == "account_closed" else PROVIDER_UNAVAILABLE
         return DebitState(
-            sent.reference,
-            sent.account.name,
-            sent.amount,
-            DebitStatus.FAILED,
-            PROVIDER_UNAVAILABLE,
-            None,
+            sent.reference, sent.account.name, sent.amount, DebitStatus.FAILED, reason, None
         )

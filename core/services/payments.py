@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from core.db.models import (
     AllocationLineRow,
@@ -140,7 +140,15 @@ async def reserve(uow: UnitOfWork, payment: PaymentRow, priced: Quote) -> None:
 
 async def release(uow: UnitOfWork, payment: PaymentRow) -> None:
     """Undo :func:`reserve` for a payment that failed: its lines deleted, the charges a
-    payoff adjusted put back. No commit."""
+    payoff adjusted put back, and a plan closed meanwhile (its lines counted as paid
+    while in flight) open again if it owes. No commit."""
+    plan_ids = set(
+        await uow.session.scalars(
+            select(InstallmentRow.plan_id)
+            .join(AllocationLineRow, AllocationLineRow.installment_id == InstallmentRow.id)
+            .where(AllocationLineRow.payment_id == payment.id)
+        )
+    )
     await uow.session.execute(
         delete(AllocationLineRow).where(AllocationLineRow.payment_id == payment.id)
     )
@@ -149,6 +157,9 @@ async def release(uow: UnitOfWork, payment: PaymentRow) -> None:
         if installment is not None:
             installment.interest, installment.fee = Decimal(row["interest"]), Decimal(row["fee"])
     await uow.session.flush()
+    for plan in await load_plans(uow.session, payment.user_id, plan_ids):
+        if plan.row.closed_at is not None and total_owed([plan.book], payment.paid_on) > 0:
+            plan.row.closed_at = None  # it owes again
 
 
 async def close_paid_plans(uow: UnitOfWork, user_id: int, on: date, now: datetime) -> None:

@@ -100,21 +100,26 @@ async def reconcile(db: Database, now: datetime, *, batch: int = BATCH) -> Recon
 
 async def check(uow: UnitOfWork, payment_id: int, now: datetime) -> str:
     """Ask the provider about one payment and act on the answer: "settled",
-    "processing" or "unanswered". Commits."""
+    "processing" or "unanswered". Commits.
+
+    Submitting again, or failing a payment the provider never got, is fenced: it goes
+    ahead only if no other check has moved the payment on since this one read it (its
+    ``checks`` count), so two sweeps (two instances, a stale claim) cannot do both."""
     sent = await submission(uow, payment_id)
     payment = await uow.session.get(PaymentRow, payment_id)
     created_at = payment.created_at if payment is not None else now
+    seen = payment.checks if payment is not None else 0
     await uow.rollback()
     if sent is None:
         return "unanswered"
     try:
         state = await uow.provider.query(sent.reference)
     except OutcomeUnknown:
-        state = None
-        answered = False
-    else:
-        answered = True
-    if answered and state is None:  # the provider never got it
+        await mark_processing(uow, payment_id, now)
+        return "unanswered"
+    if state is None:  # the provider never got it
+        if not await _fence(uow, payment_id, seen, now):
+            return "processing"  # another check has it
         if now - created_at > RESUBMIT_WINDOW:
             state = DebitState(
                 sent.reference,
@@ -136,6 +141,23 @@ async def check(uow: UnitOfWork, payment_id: int, now: datetime) -> str:
     settled = await settle(uow, payment_id, state, now)
     await drive_all(uow, settled.created, now)
     return "settled"
+
+
+async def _fence(uow: UnitOfWork, payment_id: int, seen: int, now: datetime) -> bool:
+    """Take the payment for this check alone: True if it is still in flight and no other
+    check has counted itself on it since ``seen``. Commits."""
+    taken = await uow.session.scalar(
+        update(PaymentRow)
+        .where(
+            PaymentRow.id == payment_id,
+            PaymentRow.checks == seen,
+            PaymentRow.status.in_(IN_FLIGHT),
+        )
+        .values(checks=seen + 1, next_check_at=now + uow.provider.lease)
+        .returning(PaymentRow.id)
+    )
+    await uow.commit()
+    return taken is not None
 
 
 async def drive_intents(db: Database, payment_ids: list[int], now: datetime) -> list[Settled]:

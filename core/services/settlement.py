@@ -128,8 +128,15 @@ async def settle(
     due = _receipt_due(payment, now, receipt_grace)
     told_processing = payment.status == PROCESSING
     if state.amount != payment.amount or state.reference != payment.reference:
-        log.error("payment %s: the provider's debit %s does not match it", payment.id, state)
-        await uow.rollback()
+        # Never settled on a guess: it stays in flight (what it pays stays reserved) and
+        # is no longer checked; an operator must look (the log says which).
+        log.error(
+            "payment %s: the provider's debit %s does not match it; left for an operator",
+            payment.id,
+            state,
+        )
+        payment.next_check_at = None
+        await uow.commit()
         return Settled()
     method = await uow.session.get(PaymentMethodRow, payment.method_id)
     if method is not None and state.balance_after is not None:
@@ -215,9 +222,11 @@ async def _fallback(
     key = payment.idempotency_key
     if payment.kind != PaymentKind.AUTO.value or key.endswith(":fallback") or not lines:
         return []
+    if payment.failure_reason == PaymentFailure.GATEWAY_UNAVAILABLE.value:
+        return []  # the provider itself failed it (or never got it): no other card now
     plan = await uow.session.get(PlanRow, payment.plan_id) if payment.plan_id else None
-    if plan is None:
-        return []
+    if plan is None or not plan.autopay or plan.closed_at is not None:
+        return []  # turned off, or paid off, while the attempt was in flight
     methods = [m.id for m in await autopay_methods(uow, payment.user_id, plan)]
     later = methods[methods.index(payment.method_id) + 1 :] if payment.method_id in methods else []
     if not later:

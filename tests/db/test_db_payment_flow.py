@@ -4,6 +4,7 @@ flight blocks, and the bank's refusals and outages (issue 12)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -26,7 +27,7 @@ from core.services.payment_flow import record_intent
 from core.services.payments import Outcome, PaymentKind
 from core.services.plans import get_plan
 from core.services.quotes import QuoteRequest, create_quote, price
-from core.services.reconcile import CONCURRENCY, reconcile
+from core.services.reconcile import CONCURRENCY, check, reconcile
 from core.services.settlement import recheck_delay
 
 LEASE = timedelta(seconds=30)
@@ -201,3 +202,57 @@ async def test_while_the_provider_is_not_answering_a_sweep_only_probes(
     assert db.provider.reachable()
     assert (await reconcile(db, now + LEASE)).checked == 4
     assert set(await _statuses(db)) == {"succeeded"}
+
+
+async def test_a_plan_closed_while_a_payment_was_in_flight_reopens_when_it_fails(
+    db: Database, bank: RunningBank, make: Any, now: datetime
+) -> None:
+    """A period paid and still processing, then the payoff of the rest succeeds: the plan
+    is closed (the processing period counted as paid). The period's debit then fails:
+    the plan is open again and owes that period."""
+    user, _ = await make.user(balance="50000.00")
+    plan = await make.plan(user, make.fee_plan())
+    bank.server.context.faults = Faults(settlement_delay=3600)
+    period = await make.quote(user, QuoteKind.PERIOD, plan_id=plan)
+    assert (await make.confirm(user, period.quote_id)).outcome is Outcome.PROCESSING
+    bank.server.context.faults = Faults()
+    payoff = await make.quote(user, QuoteKind.PAYOFF, plan_id=plan)
+    assert (await make.confirm(user, payoff.quote_id)).outcome is Outcome.SUCCEEDED
+    assert (await make.plan_row(plan)).closed_at is not None
+
+    declined = Faults(declines=[Decline(FailureReason.RISK_REFUSED)])
+    while await bank.server.store.settle_due(datetime.now(UTC) + timedelta(hours=2), declined):
+        pass
+    assert (await reconcile(db, now + timedelta(minutes=5))).settled == 1
+
+    assert await _statuses(db) == ["failed", "succeeded"]
+    assert (await make.plan_row(plan)).closed_at is None
+    async with db.uow() as uow:
+        owed = (await get_plan(uow, user, plan, now)).outstanding
+    assert owed == period.amount
+
+
+async def test_two_checks_of_a_payment_never_received_do_one_thing(
+    db: Database, bank: RunningBank, make: Any, now: datetime
+) -> None:
+    """Two sweeps (two instances, one with a stale claim) check the same payment the
+    provider never got, one thinking it an hour old: only one of them acts — it is
+    submitted once, or failed with nothing debited, never both."""
+    user, card = await make.user(balance="5000.00")
+    await make.plan(user, make.fee_plan())
+    quote = await make.quote(user, QuoteKind.BILL)
+    bank.server.context.faults = Faults(outage=1)
+    assert (await make.confirm(user, quote.quote_id)).outcome is Outcome.PROCESSING
+
+    async def one(at: datetime) -> str:
+        async with db.uow() as uow:
+            [payment_id] = await uow.session.scalars(select(PaymentRow.id))
+            return await check(uow, payment_id, at)
+
+    outcomes = await asyncio.gather(one(now + timedelta(minutes=1)), one(now + timedelta(hours=2)))
+
+    assert "settled" in outcomes  # the one that acted; the other saw it done, or stood by
+    assert set(outcomes) <= {"settled", "processing"}
+    [status] = await _statuses(db)
+    debited = Decimal("5000.00") - await make.balance(card)
+    assert (status, debited) in {("succeeded", quote.amount), ("failed", Decimal(0))}
